@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import { ACTIONS, type Action, can, mayChangeRole, mayInvite, mayRemoveMember, permissionsOf } from "./permissions.js";
+import { ROLES } from "./roles.js";
+
+const writes = (Object.keys(ACTIONS) as Action[]).filter((a) => ACTIONS[a] === "write");
+const reads = (Object.keys(ACTIONS) as Action[]).filter((a) => ACTIONS[a] === "read");
+
+describe("permission matrix", () => {
+  it("lets an Auditor read everything and change nothing", () => {
+    for (const action of reads) expect(can("auditor", action), action).toBe(true);
+    for (const action of writes) expect(can("auditor", action), action).toBe(false);
+  });
+
+  it("keeps user management away from Operators", () => {
+    expect(can("operator", "users.invite")).toBe(false);
+    expect(can("operator", "users.update_role")).toBe(false);
+    expect(can("operator", "users.remove")).toBe(false);
+    expect(can("operator", "users.read")).toBe(true);
+  });
+
+  it("gives Owners and Admins every action", () => {
+    for (const role of ["owner", "admin"] as const) {
+      expect(permissionsOf(role)).toEqual((Object.keys(ACTIONS) as Action[]).sort());
+    }
+  });
+
+  it("gives every role at least every read action", () => {
+    for (const role of ROLES) for (const action of reads) expect(can(role, action)).toBe(true);
+  });
+
+  it("reserves the Owner role to Owners", () => {
+    expect(mayChangeRole("admin", "operator", "owner")).toBe(false);
+    expect(mayChangeRole("admin", "owner", "admin")).toBe(false);
+    expect(mayChangeRole("owner", "admin", "owner")).toBe(true);
+    expect(mayChangeRole("admin", "operator", "auditor")).toBe(true);
+    expect(mayChangeRole("operator", "auditor", "operator")).toBe(false);
+    expect(mayRemoveMember("admin", "owner")).toBe(false);
+    expect(mayRemoveMember("owner", "owner")).toBe(true);
+    expect(mayRemoveMember("admin", "operator")).toBe(true);
+    expect(mayInvite("admin", "owner")).toBe(false);
+    expect(mayInvite("admin", "auditor")).toBe(true);
+    expect(mayInvite("auditor", "auditor")).toBe(false);
+  });
+});

@@ -1,0 +1,69 @@
+import type { Role } from "./roles.js";
+
+/**
+ * Every action a route can declare. `read` actions change nothing; a state-changing route must
+ * declare a `write` action (the server refuses to register it otherwise), which is what lets the
+ * matrix promise that an Auditor, who holds only read actions, can change nothing.
+ */
+export const ACTIONS = {
+  "organization.read": "read",
+  "organization.update": "write",
+  "users.read": "read",
+  "users.invite": "write",
+  "users.update_role": "write",
+  "users.remove": "write",
+  "audit.read": "read",
+  "device_events.read": "read",
+} as const satisfies Record<string, "read" | "write">;
+
+export type Action = keyof typeof ACTIONS;
+export type ActionKind = (typeof ACTIONS)[Action];
+
+const ALL_ACTIONS = Object.keys(ACTIONS) as Action[];
+const READ_ACTIONS = ALL_ACTIONS.filter((action) => ACTIONS[action] === "read");
+
+/** The one permission matrix: role → actions it may perform inside its organisation. */
+export const PERMISSION_MATRIX: Readonly<Record<Role, ReadonlySet<Action>>> = Object.freeze({
+  owner: new Set(ALL_ACTIONS),
+  admin: new Set(ALL_ACTIONS),
+  msp_tenant_admin: new Set(ALL_ACTIONS),
+  operator: new Set<Action>([...READ_ACTIONS]),
+  auditor: new Set<Action>(READ_ACTIONS),
+});
+
+export function isAction(value: string): value is Action {
+  return Object.hasOwn(ACTIONS, value);
+}
+
+export function actionKind(action: Action): ActionKind {
+  return ACTIONS[action];
+}
+
+export function can(role: Role, action: Action): boolean {
+  return PERMISSION_MATRIX[role].has(action);
+}
+
+/** The actions a role may perform, sorted, for the API to tell the console what to show. */
+export function permissionsOf(role: Role): Action[] {
+  return [...PERMISSION_MATRIX[role]].sort();
+}
+
+/**
+ * Rules beyond the matrix that protect ownership: only an Owner may grant or take away the Owner
+ * role, and only an Owner may remove another Owner.
+ */
+export function mayChangeRole(actor: Role, from: Role, to: Role): boolean {
+  if (from === to) return can(actor, "users.update_role");
+  if (from === "owner" || to === "owner") return actor === "owner";
+  return can(actor, "users.update_role");
+}
+
+export function mayRemoveMember(actor: Role, target: Role): boolean {
+  if (target === "owner") return actor === "owner";
+  return can(actor, "users.remove");
+}
+
+export function mayInvite(actor: Role, role: Role): boolean {
+  if (role === "owner") return actor === "owner";
+  return can(actor, "users.invite");
+}

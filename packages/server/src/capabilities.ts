@@ -1,0 +1,32 @@
+import { accountRoutes } from "./identity/account-routes.js";
+import { auditRoutes } from "./audit/routes.js";
+import type { Config } from "./config/config.js";
+import type { Database } from "./db/database.js";
+import { type App, buildApp } from "./http/app.js";
+import type { RouteDefinition } from "./http/route.js";
+import { usersRoutes } from "./identity/users-routes.js";
+import { opsRoutes } from "./ops/routes.js";
+import { organizationRoutes } from "./organizations/routes.js";
+import type { ServerOptions } from "node:https";
+
+export interface ServerDeps {
+  db: Database;
+  config: Config;
+  https?: ServerOptions;
+  logStream?: NodeJS.WritableStream;
+}
+
+/** Composes the capabilities into one application; each capability owns its routes. */
+export async function createApp(deps: ServerDeps, extraRoutes: RouteDefinition[] = []): Promise<App> {
+  let app: App | null = null;
+  const routes: RouteDefinition[] = [
+    ...opsRoutes(deps.db, deps.config, () => app?.swagger()),
+    ...accountRoutes(deps.db),
+    ...organizationRoutes(deps.db),
+    ...usersRoutes(deps.db, deps.config),
+    ...auditRoutes(deps.db),
+    ...extraRoutes,
+  ];
+  app = await buildApp(deps, routes);
+  return app;
+}

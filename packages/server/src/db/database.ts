@@ -1,0 +1,105 @@
+import { type Kysely, type Transaction, sql } from "kysely";
+import type { OwnerSql } from "./migrate.js";
+import type { DB } from "./schema.js";
+import {
+  type AuditContext,
+  type AuditEventInput,
+  AuditMissingError,
+  AuditQueue,
+  type DeviceEventInput,
+} from "./unit-of-work.js";
+import { WriteTracker } from "./write-tracker.js";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A transaction bound to one organisation: row-level security shows it that tenant's rows only. */
+export interface OrganizationTransaction {
+  readonly organizationId: string;
+  readonly db: Transaction<DB>;
+  audit(event: AuditEventInput): void;
+  deviceEvent(event: DeviceEventInput): void;
+}
+
+/** A cross-tenant transaction for the system's own work; every use says whose chain it audits. */
+export interface SystemTransaction {
+  readonly db: Transaction<DB>;
+  audit(organizationId: string, event: AuditEventInput): void;
+  deviceEvent(organizationId: string, event: DeviceEventInput): void;
+}
+
+export interface SystemTransactionOptions {
+  /** Why this unit of work may change data without an audit row (e.g. a session's last-seen time). */
+  unaudited?: string;
+}
+
+/**
+ * The only way the application reaches its data. Tenant data goes through `withOrganization`,
+ * which opens a transaction, switches to the non-superuser application role and sets the
+ * organisation for the row-level security policies in one round trip. Cross-tenant work
+ * (sign-in, setup, jobs) goes through `system`, explicitly.
+ */
+export class Database {
+  constructor(
+    readonly kind: "pglite" | "postgres",
+    private readonly kysely: Kysely<DB>,
+    /** SQL as the database owner: migrations, schema checks and tests only. */
+    readonly owner: OwnerSql,
+    private readonly closeDriver: () => Promise<void>,
+  ) {}
+
+  async withOrganization<T>(
+    organizationId: string,
+    context: AuditContext,
+    work: (tx: OrganizationTransaction) => Promise<T>,
+  ): Promise<T> {
+    if (!UUID.test(organizationId)) throw new Error("organization id must be a UUID");
+    return this.kysely.transaction().execute(async (trx) => {
+      await sql`SELECT set_config('role', 'patchpilot_app', true),
+                       set_config('patchpilot.organization_id', ${organizationId}, true)`.execute(trx);
+      const tracker = new WriteTracker();
+      const queue = new AuditQueue(context);
+      const result = await work({
+        organizationId,
+        db: trx.withPlugin(tracker),
+        audit: (event) => queue.audit(organizationId, event),
+        deviceEvent: (event) => queue.deviceEvent(organizationId, event),
+      });
+      if (tracker.wrote && queue.pending.length === 0) throw new AuditMissingError();
+      await queue.flush(trx);
+      return result;
+    });
+  }
+
+  async system<T>(
+    context: AuditContext,
+    work: (tx: SystemTransaction) => Promise<T>,
+    options: SystemTransactionOptions = {},
+  ): Promise<T> {
+    return this.kysely.transaction().execute(async (trx) => {
+      const tracker = new WriteTracker();
+      const queue = new AuditQueue(context);
+      const result = await work({
+        db: trx.withPlugin(tracker),
+        audit: (organizationId, event) => queue.audit(organizationId, event),
+        deviceEvent: (organizationId, event) => queue.deviceEvent(organizationId, event),
+      });
+      if (tracker.wrote && queue.pending.length === 0 && !options.unaudited) throw new AuditMissingError();
+      await queue.flush(trx);
+      return result;
+    });
+  }
+
+  /** A single cross-tenant read outside a transaction (the per-request session lookup). */
+  get systemReader(): Kysely<DB> {
+    return this.kysely;
+  }
+
+  async ping(): Promise<void> {
+    await sql`SELECT 1`.execute(this.kysely);
+  }
+
+  async close(): Promise<void> {
+    await this.kysely.destroy();
+    await this.closeDriver();
+  }
+}

@@ -1,0 +1,152 @@
+import { type Transaction, sql } from "kysely";
+import {
+  type AuditEventContent,
+  type DeviceEventContent,
+  auditContentDigest,
+  deviceContentDigest,
+  sanitizeDetails,
+} from "../audit/chain.js";
+import type { DB } from "./schema.js";
+
+/** Who did something; people and devices are named by id only, so erasing a person keeps the chain. */
+export type Actor =
+  | { type: "user"; id: string }
+  | { type: "api_token"; id: string }
+  | { type: "device"; id: string }
+  | { type: "system"; id: string | null }
+  | { type: "anonymous"; id: null };
+
+/** What every audit row records about the request it came from. */
+export interface AuditContext {
+  actor: Actor;
+  requestId: string | null;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export interface AuditEventInput {
+  /** `<capability>.<verb>`, e.g. `users.role_changed`. */
+  action: string;
+  target?: { type: string; id: string };
+  result?: "success" | "failure";
+  errorCode?: string;
+  details?: Record<string, unknown>;
+}
+
+export interface DeviceEventInput {
+  eventType: string;
+  deviceId: string | null;
+  result?: "success" | "failure";
+  errorCode?: string;
+  details?: Record<string, unknown>;
+}
+
+export class AuditMissingError extends Error {
+  override name = "AuditMissingError";
+  constructor() {
+    super("a unit of work changed data without writing an audit row; it was rolled back");
+  }
+}
+
+type Pending =
+  | { chain: "audit"; content: AuditEventContent }
+  | { chain: "device"; content: DeviceEventContent };
+
+/**
+ * Audit rows queued by a unit of work. They are written just before commit, in the same
+ * transaction as the change, so the chain head's row lock is held for as short a time as possible.
+ */
+export class AuditQueue {
+  readonly pending: Pending[] = [];
+
+  constructor(private readonly context: AuditContext) {}
+
+  audit(organizationId: string, event: AuditEventInput): void {
+    this.pending.push({
+      chain: "audit",
+      content: {
+        organizationId,
+        occurredAt: new Date(),
+        actorType: this.context.actor.type,
+        actorId: this.context.actor.id,
+        action: event.action,
+        targetType: event.target?.type ?? null,
+        targetId: event.target?.id ?? null,
+        result: event.result ?? "success",
+        errorCode: event.errorCode ?? null,
+        ip: this.context.ip,
+        userAgent: this.context.userAgent,
+        requestId: this.context.requestId,
+        details: sanitizeDetails(event.details ?? {}),
+      },
+    });
+  }
+
+  deviceEvent(organizationId: string, event: DeviceEventInput): void {
+    this.pending.push({
+      chain: "device",
+      content: {
+        organizationId,
+        occurredAt: new Date(),
+        deviceId: event.deviceId,
+        actorType: this.context.actor.type,
+        actorId: this.context.actor.id,
+        eventType: event.eventType,
+        result: event.result ?? "success",
+        errorCode: event.errorCode ?? null,
+        requestId: this.context.requestId,
+        details: sanitizeDetails(event.details ?? {}),
+      },
+    });
+  }
+
+  /** Appends every queued row to its chain: one statement per row, holding the head's lock. */
+  async flush(trx: Transaction<DB>): Promise<void> {
+    // Lock heads in a fixed order so two transactions touching several chains cannot deadlock.
+    const ordered = [...this.pending].sort((a, b) =>
+      `${a.content.organizationId}:${a.chain}`.localeCompare(`${b.content.organizationId}:${b.chain}`),
+    );
+    for (const item of ordered) {
+      const inserted = item.chain === "audit" ? await insertAudit(trx, item.content) : await insertDevice(trx, item.content);
+      if (inserted !== 1) throw new Error(`no ${item.chain} chain for organisation ${item.content.organizationId}`);
+    }
+    this.pending.length = 0;
+  }
+}
+
+async function insertAudit(trx: Transaction<DB>, e: AuditEventContent): Promise<number> {
+  const digest = auditContentDigest(e);
+  const result = await sql`
+    WITH head AS (
+      UPDATE audit_chain_heads
+         SET seq = seq + 1, prev_hash = head_hash,
+             head_hash = sha256(head_hash || int8send(seq + 1) || ${digest})
+       WHERE organization_id = ${e.organizationId} AND chain = 'audit'
+       RETURNING organization_id, seq, prev_hash, head_hash)
+    INSERT INTO audit_events (organization_id, seq, occurred_at, actor_type, actor_id, action,
+                              target_type, target_id, result, error_code, ip, user_agent, request_id,
+                              details, prev_hash, hash)
+    SELECT organization_id, seq, ${e.occurredAt}, ${e.actorType}, ${e.actorId}, ${e.action},
+           ${e.targetType}, ${e.targetId}, ${e.result}, ${e.errorCode}, ${e.ip}, ${e.userAgent},
+           ${e.requestId}, ${JSON.stringify(e.details)}::jsonb, prev_hash, head_hash
+      FROM head`.execute(trx);
+  return Number(result.numAffectedRows ?? 0n);
+}
+
+async function insertDevice(trx: Transaction<DB>, e: DeviceEventContent): Promise<number> {
+  const digest = deviceContentDigest(e);
+  const result = await sql`
+    WITH head AS (
+      UPDATE audit_chain_heads
+         SET seq = seq + 1, prev_hash = head_hash,
+             head_hash = sha256(head_hash || int8send(seq + 1) || ${digest})
+       WHERE organization_id = ${e.organizationId} AND chain = 'device'
+       RETURNING organization_id, seq, prev_hash, head_hash)
+    INSERT INTO device_events (organization_id, seq, occurred_at, device_id, actor_type, actor_id,
+                               event_type, result, error_code, request_id, details, prev_hash, hash)
+    SELECT organization_id, seq, ${e.occurredAt}, ${e.deviceId}, ${e.actorType}, ${e.actorId},
+           ${e.eventType}, ${e.result}, ${e.errorCode}, ${e.requestId},
+           ${JSON.stringify(e.details)}::jsonb, prev_hash, head_hash
+      FROM head`.execute(trx);
+  return Number(result.numAffectedRows ?? 0n);
+}

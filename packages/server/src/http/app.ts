@@ -1,0 +1,160 @@
+import { randomUUID } from "node:crypto";
+import type { ServerOptions } from "node:https";
+import cookie from "@fastify/cookie";
+import helmet from "@fastify/helmet";
+import swagger from "@fastify/swagger";
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import type { Config } from "../config/config.js";
+import type { Database } from "../db/database.js";
+import { authenticate } from "./authenticate.js";
+import { handleError, handleNotFound } from "./error-handler.js";
+import { ErrorSchema } from "./error-schema.js";
+import { AppError } from "./errors.js";
+import { type RegisteredRoute, type RequestContext, type RouteDefinition, isStateChanging } from "./route.js";
+import { findNulString, validatorCompiler } from "./validation.js";
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    route?: RouteDefinition;
+  }
+  interface FastifyRequest {
+    ctx: RequestContext;
+  }
+  interface FastifyInstance {
+    /** Every route, as the router registered it (the isolation and audit tests walk this). */
+    readonly routeCatalog: RegisteredRoute[];
+  }
+}
+
+export interface AppDeps {
+  db: Database;
+  config: Config;
+  /** TLS for the listener; omitted in tests that call the app in-process. */
+  https?: ServerOptions;
+  /** Log destination; the default is standard output. */
+  logStream?: NodeJS.WritableStream;
+}
+
+export type App = FastifyInstance;
+
+// One year; browsers then refuse plain HTTP to this host.
+const HSTS_MAX_AGE_SECONDS = 31_536_000;
+
+const REDACTED_PATHS = [
+  "req.headers.cookie",
+  "req.headers.authorization",
+  'req.headers["x-csrf-token"]',
+  'res.headers["set-cookie"]',
+];
+
+/** Builds the HTTP application from the capabilities' route lists. */
+export async function buildApp(deps: AppDeps, routes: RouteDefinition[]): Promise<App> {
+  const { config } = deps;
+  const options = {
+    logger: {
+      level: config.logLevel,
+      redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
+      ...(deps.logStream ? { stream: deps.logStream } : {}),
+    },
+    genReqId: () => randomUUID(),
+    requestIdLogLabel: "requestId",
+    trustProxy: config.trustedProxies.length > 0 ? [...config.trustedProxies] : false,
+    bodyLimit: config.bodyLimit,
+    ...(deps.https ? { https: deps.https } : {}),
+    return503OnClosing: true,
+    forceCloseConnections: "idle" as const,
+    routerOptions: { maxParamLength: 200 },
+  };
+  const app = Fastify(options) as unknown as FastifyInstance;
+  const catalog: RegisteredRoute[] = [];
+  app.decorate("routeCatalog", catalog);
+  app.decorateRequest("ctx", null as unknown as RequestContext);
+  app.setValidatorCompiler(validatorCompiler);
+
+  // Every route declares who may call it; one that does not is refused at start.
+  app.addHook("onRoute", (options) => {
+    if (options.method === "HEAD") return;
+    const route = options.config?.route;
+    if (!route) throw new Error(`route ${String(options.method)} ${options.url} does not declare a permission`);
+    catalog.push({ method: route.method, url: route.url, route });
+  });
+
+  await app.register(cookie);
+  await app.register(helmet, {
+    hsts: { maxAge: HSTS_MAX_AGE_SECONDS, includeSubDomains: false },
+    contentSecurityPolicy: {
+      directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], frameAncestors: ["'none'"], formAction: ["'self'"] },
+    },
+    crossOriginEmbedderPolicy: false,
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "PatchPilot API",
+        version: "1",
+        description: "Patch and vulnerability management. Every answer is JSON; errors share one shape.",
+      },
+      components: {
+        securitySchemes: {
+          session: { type: "apiKey", in: "cookie", name: "__Host-pp_session" },
+          csrf: { type: "apiKey", in: "header", name: "X-CSRF-Token" },
+        },
+      },
+    },
+  });
+
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+    reply.header("cache-control", "no-store");
+    const route = request.routeOptions.config.route;
+    if (route) request.ctx = await authenticate(deps, request, route);
+  });
+  app.addHook("preValidation", async (request) => {
+    const field = findNulString(request.body) ?? findNulString(request.query);
+    if (field !== null) {
+      throw new AppError("request.invalid", { field, message: "Text may not contain NUL characters." });
+    }
+  });
+  app.setErrorHandler<FastifyError>((error, request, reply) => handleError(deps, error, request, reply));
+  app.setNotFoundHandler((request, reply) => handleNotFound(request, reply));
+
+  for (const route of routes) registerRoute(app, route);
+  return app;
+}
+
+function registerRoute(app: FastifyInstance, route: RouteDefinition): void {
+  const s = route.schema;
+  const secured = route.permission !== "public";
+  app.route({
+    method: route.method,
+    url: route.url,
+    config: { route },
+    schema: {
+      summary: route.summary,
+      tags: route.tags,
+      ...(s.params ? { params: s.params } : {}),
+      ...(s.querystring ? { querystring: s.querystring } : {}),
+      ...(s.body ? { body: route.example ? { ...s.body, examples: [route.example] } : s.body } : {}),
+      response: { ...s.response, "4xx": ErrorSchema, "5xx": ErrorSchema },
+      ...(secured ? { security: isStateChanging(route.method) ? [{ session: [], csrf: [] }] : [{ session: [] }] } : {}),
+      ...(secured && route.permission !== "authenticated"
+        ? { description: `Requires the \`${route.permission}\` permission in the organisation.` }
+        : {}),
+    },
+    handler: async (request: FastifyRequest, reply: FastifyReply) => {
+      const result = await route.handler({
+        params: request.params,
+        query: request.query,
+        body: request.body,
+        ctx: request.ctx,
+        request,
+        reply,
+      });
+      if (route.contentType) reply.type(route.contentType);
+      const status = route.successStatus ?? 200;
+      if (status === 204) return reply.code(204).send();
+      return reply.code(status).send(result);
+    },
+  });
+}

@@ -1,0 +1,73 @@
+import type { Action, Role } from "@patchpilot/domain";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { Static, TSchema } from "typebox";
+import type { AuditContext } from "../db/unit-of-work.js";
+
+/**
+ * Who may call a route. An `Action` is checked against the caller's role in the organisation
+ * named by the route's `:orgId`; `authenticated` needs only a signed-in person (their own
+ * account and sessions); `public` needs nothing (sign-in, setup, health).
+ */
+export type RoutePermission = Action | "authenticated" | "public";
+
+export interface RequestContext extends AuditContext {
+  readonly user: { id: string; email: string; name: string } | null;
+  readonly session: { id: string; tokenHash: Buffer } | null;
+  /** Set on organisation routes, after membership was checked. */
+  readonly organizationId: string | null;
+  readonly role: Role | null;
+}
+
+export interface RouteSchemas {
+  params?: TSchema;
+  querystring?: TSchema;
+  body?: TSchema;
+  response: Record<number, TSchema>;
+}
+
+type Maybe<S> = S extends TSchema ? Static<S> : undefined;
+
+export interface RouteInput<S extends RouteSchemas> {
+  params: Maybe<S["params"]>;
+  query: Maybe<S["querystring"]>;
+  body: Maybe<S["body"]>;
+  ctx: RequestContext;
+  request: FastifyRequest;
+  reply: FastifyReply;
+}
+
+export interface RouteDefinition<S extends RouteSchemas = RouteSchemas> {
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  url: string;
+  summary: string;
+  tags: string[];
+  permission: RoutePermission;
+  schema: S;
+  /** A valid request body, shown in the OpenAPI document and used by the route-walking tests. */
+  example?: Maybe<S["body"]>;
+  /** Status of a successful answer (default 200). */
+  successStatus?: number;
+  /** Not JSON (an HTML page, security.txt): the content type it answers with. */
+  contentType?: string;
+  /**
+   * Only for routes that show nothing of any organisation (health, the OpenAPI document):
+   * why the cross-tenant isolation harness may leave the route out.
+   */
+  isolationExempt?: string;
+  handler(input: RouteInput<S>): Promise<unknown>;
+}
+
+/** Declares a route; the generic ties the handler's input types to its schemas. */
+export function defineRoute<S extends RouteSchemas>(route: RouteDefinition<S>): RouteDefinition {
+  return route as unknown as RouteDefinition;
+}
+
+export function isStateChanging(method: string): boolean {
+  return method !== "GET" && method !== "HEAD" && method !== "OPTIONS";
+}
+
+export interface RegisteredRoute {
+  method: RouteDefinition["method"];
+  url: string;
+  route: RouteDefinition;
+}
