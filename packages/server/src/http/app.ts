@@ -57,7 +57,6 @@ export async function buildApp(deps: AppDeps, routes: RouteDefinition[]): Promis
       ...(deps.logStream ? { stream: deps.logStream } : {}),
     },
     genReqId: () => randomUUID(),
-    requestIdLogLabel: "requestId",
     trustProxy: config.trustedProxies.length > 0 ? [...config.trustedProxies] : false,
     bodyLimit: config.bodyLimit,
     ...(deps.https ? { https: deps.https } : {}),

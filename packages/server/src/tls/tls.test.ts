@@ -110,9 +110,9 @@ function sendHello(port: number, suites: number[]): Promise<HelloReply> {
       const [type = -1] = data;
       if (type === 0x15 && data.length >= 7) {
         resolve({ kind: "alert", level: data[5] ?? -1, description: data[6] ?? -1 });
-      } else if (type === 0x16 && data[5] === 0x02 && data.length >= 44) {
-        const sessionIdLength = data[43] ?? 0;
-        resolve({ kind: "serverHello", cipherSuite: data.readUInt16BE(44 + sessionIdLength) });
+      } else if (type === 0x16 && data[5] === 0x02 && data.length >= 46 + (data[43] ?? 0)) {
+        // record header 5 + handshake header 4 + version 2 + random 32, then the session id.
+        resolve({ kind: "serverHello", cipherSuite: data.readUInt16BE(44 + (data[43] ?? 0)) });
       } else {
         resolve({ kind: "other", bytes: data.subarray(0, 16).toString("hex") });
       }
