@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { ACTIONS, type Action, can, mayChangeRole, mayInvite, mayRemoveMember, permissionsOf } from "./permissions.js";
+import {
+  ACTIONS,
+  type Action,
+  can,
+  mayChangeRole,
+  mayInvite,
+  mayRemoveMember,
+  permissionsOf,
+} from "./permissions.js";
 import { ROLES } from "./roles.js";
 
 const writes = (Object.keys(ACTIONS) as Action[]).filter((a) => ACTIONS[a] === "write");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { TOKEN_PREFIXES, type TokenKind, generateToken, hashToken, isWellFormedToken } from "./tokens.js";
+import { generateToken, hashToken, isWellFormedToken, TOKEN_PREFIXES, type TokenKind } from "./tokens.js";
 
 describe("tokens", () => {
   it("carries its prefix, at least 128 random bits and a valid checksum", () => {

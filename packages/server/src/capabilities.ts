@@ -1,13 +1,13 @@
-import { accountRoutes } from "./identity/account-routes.js";
+import type { ServerOptions } from "node:https";
 import { auditRoutes } from "./audit/routes.js";
 import type { Config } from "./config/config.js";
 import type { Database } from "./db/database.js";
 import { type App, buildApp } from "./http/app.js";
 import type { RouteDefinition } from "./http/route.js";
+import { accountRoutes } from "./identity/account-routes.js";
 import { usersRoutes } from "./identity/users-routes.js";
 import { opsRoutes } from "./ops/routes.js";
 import { organizationRoutes } from "./organizations/routes.js";
-import type { ServerOptions } from "node:https";
 
 export interface ServerDeps {
   db: Database;

@@ -19,7 +19,10 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export function openConfiguredDatabase(config: Config, options: { migrate?: boolean } = {}): Promise<Database> {
+export function openConfiguredDatabase(
+  config: Config,
+  options: { migrate?: boolean } = {},
+): Promise<Database> {
   return openDatabase({
     databaseUrl: config.databaseUrl,
     pgliteDir: path.join(config.dataDir, "pgdata"),
@@ -44,15 +47,27 @@ export async function startServer(config: Config, logStream?: NodeJS.WritableStr
     const tls = await ensureTlsMaterial({
       tlsDir: path.join(config.dataDir, "tls"),
       hostnames,
-      ...(config.tlsCertFile && config.tlsKeyFile ? { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile } : {}),
+      ...(config.tlsCertFile && config.tlsKeyFile
+        ? { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile }
+        : {}),
     });
-    const app = await createApp({ db, config, https: httpsServerOptions(tls), ...(logStream ? { logStream } : {}) });
+    const app = await createApp({
+      db,
+      config,
+      https: httpsServerOptions(tls),
+      ...(logStream ? { logStream } : {}),
+    });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === "object" && address ? address.port : config.port;
     const base = new URL(config.publicUrl);
     if (config.port === 0 || base.port === "") base.port = String(port);
-    const setupToken = await issueSetupToken(db, { actor: { type: "system", id: null }, requestId: null, ip: null, userAgent: null });
+    const setupToken = await issueSetupToken(db, {
+      actor: { type: "system", id: null },
+      requestId: null,
+      ip: null,
+      userAgent: null,
+    });
     return {
       app,
       db,

@@ -51,7 +51,11 @@ export async function listAuditEvents(
   const { organizationId } = scopeOf(ctx);
   const before = seqCursor(f.cursor);
   const rows = await db.withOrganization(organizationId, ctx, async (tx) => {
-    let q = tx.db.selectFrom("audit_events").selectAll().orderBy("seq", "desc").limit(f.limit + 1);
+    let q = tx.db
+      .selectFrom("audit_events")
+      .selectAll()
+      .orderBy("seq", "desc")
+      .limit(f.limit + 1);
     if (before !== null) q = q.where("seq", "<", before);
     if (f.from) q = q.where("occurred_at", ">=", new Date(f.from));
     if (f.to) q = q.where("occurred_at", "<", new Date(f.to));
@@ -102,7 +106,11 @@ export async function listDeviceEvents(db: Database, ctx: RequestContext, f: Dev
   const { organizationId } = scopeOf(ctx);
   const before = seqCursor(f.cursor);
   const rows = await db.withOrganization(organizationId, ctx, async (tx) => {
-    let q = tx.db.selectFrom("device_events").selectAll().orderBy("seq", "desc").limit(f.limit + 1);
+    let q = tx.db
+      .selectFrom("device_events")
+      .selectAll()
+      .orderBy("seq", "desc")
+      .limit(f.limit + 1);
     if (before !== null) q = q.where("seq", "<", before);
     if (f.from) q = q.where("occurred_at", ">=", new Date(f.from));
     if (f.to) q = q.where("occurred_at", "<", new Date(f.to));

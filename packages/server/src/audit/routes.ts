@@ -1,7 +1,7 @@
 import Type from "typebox";
 import type { Database } from "../db/database.js";
 import { CursorQuery, pageOf } from "../http/pagination.js";
-import { type RouteDefinition, defineRoute } from "../http/route.js";
+import { defineRoute, type RouteDefinition } from "../http/route.js";
 import { OrgParams, Timestamp, Uuid } from "../http/schemas.js";
 import { listAuditEvents, listDeviceEvents, verifyOwnChains } from "./audit-service.js";
 
@@ -38,7 +38,9 @@ const DeviceEvent = Type.Object({
   prevHash: Type.String(),
   hash: Type.String(),
 });
-const SeqCursor = Type.Optional(Type.String({ maxLength: 20, description: "From the previous page's nextCursor." }));
+const SeqCursor = Type.Optional(
+  Type.String({ maxLength: 20, description: "From the previous page's nextCursor." }),
+);
 const ShortText = Type.String({ minLength: 1, maxLength: 200 });
 const ChainReport = Type.Object({
   chain: Type.String(),
@@ -65,7 +67,9 @@ export function auditRoutes(db: Database): RouteDefinition[] {
             from: Type.Optional(Timestamp),
             to: Type.Optional(Timestamp),
             actorId: Type.Optional(ShortText),
-            action: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: "^[a-z_]+(\\.[a-z_*]+)*$" })),
+            action: Type.Optional(
+              Type.String({ minLength: 1, maxLength: 100, pattern: "^[a-z_]+(\\.[a-z_*]+)*$" }),
+            ),
             targetType: Type.Optional(ShortText),
             targetId: Type.Optional(ShortText),
             result: Type.Optional(Type.Union([Type.Literal("success"), Type.Literal("failure")])),

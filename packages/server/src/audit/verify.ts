@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from "kysely";
 import type { DB } from "../db/schema.js";
-import { type ChainName, GENESIS_HASH, auditContentDigest, chainHash, deviceContentDigest } from "./chain.js";
+import { auditContentDigest, type ChainName, chainHash, deviceContentDigest, GENESIS_HASH } from "./chain.js";
 
 export interface ChainReport {
   organizationId: string;
@@ -20,7 +20,11 @@ type Reader = Kysely<DB> | Transaction<DB>;
  * Recomputes one organisation's chain from its rows: each row's content digest, its link to the
  * row before, and finally the head the chain records (which catches rows removed from the end).
  */
-export async function verifyChain(db: Reader, organizationId: string, chain: ChainName): Promise<ChainReport> {
+export async function verifyChain(
+  db: Reader,
+  organizationId: string,
+  chain: ChainName,
+): Promise<ChainReport> {
   const head = await db
     .selectFrom("audit_chain_heads")
     .select(["seq", "head_hash"])
@@ -50,7 +54,8 @@ export async function verifyChain(db: Reader, organizationId: string, chain: Cha
         return broken(row.seq, "its previous-hash does not match the row before it");
       }
       const expected = chainHash(prevHash, row.seq, row.digest);
-      if (!Buffer.from(row.hash).equals(expected)) return broken(row.seq, "its content does not match its hash");
+      if (!Buffer.from(row.hash).equals(expected))
+        return broken(row.seq, "its content does not match its hash");
       prevHash = expected;
       expectedSeq++;
       report.checkedRows++;
@@ -58,7 +63,8 @@ export async function verifyChain(db: Reader, organizationId: string, chain: Cha
     if (rows.length < BATCH) break;
   }
   if (!head) return broken(0, "the chain has no head");
-  if (head.seq !== expectedSeq - 1) return broken(expectedSeq, `the head is at ${head.seq}: rows are missing`);
+  if (head.seq !== expectedSeq - 1)
+    return broken(expectedSeq, `the head is at ${head.seq}: rows are missing`);
   if (!Buffer.from(head.head_hash).equals(prevHash)) return broken(head.seq, "the head hash does not match");
   return report;
 }
@@ -123,7 +129,11 @@ async function readBatch(db: Reader, organizationId: string, chain: ChainName, a
 
 /** Every chain in the database (all organisations and the platform chain), as the system sees it. */
 export async function verifyAllChains(db: Kysely<DB>, organizationId?: string): Promise<ChainReport[]> {
-  let q = db.selectFrom("audit_chain_heads").select(["organization_id", "chain"]).orderBy("organization_id").orderBy("chain");
+  let q = db
+    .selectFrom("audit_chain_heads")
+    .select(["organization_id", "chain"])
+    .orderBy("organization_id")
+    .orderBy("chain");
   if (organizationId) q = q.where("organization_id", "=", organizationId);
   const heads = await q.execute();
   const reports: ChainReport[] = [];

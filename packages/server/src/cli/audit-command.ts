@@ -18,7 +18,9 @@ export function auditCommand(): Command {
             process.stdout.write(`ok      ${where}: ${r.checkedRows} rows\n`);
           } else {
             broken++;
-            process.stdout.write(`BROKEN  ${where}: first broken link at seq ${r.firstBroken?.seq}: ${r.firstBroken?.reason}\n`);
+            process.stdout.write(
+              `BROKEN  ${where}: first broken link at seq ${r.firstBroken?.seq}: ${r.firstBroken?.reason}\n`,
+            );
           }
         }
         if (reports.length === 0) process.stdout.write("no audit chains found\n");

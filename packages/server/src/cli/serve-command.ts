@@ -18,7 +18,11 @@ export function serveCommand(): Command {
         `Database: ${config.databaseUrl ? "PostgreSQL (DATABASE_URL)" : `embedded, in ${config.dataDir}/pgdata`}`,
       ];
       if (server.setupUrl) {
-        lines.push("", "Create the first organisation and its Owner with this one-time link (valid 24 hours):", `  ${server.setupUrl}`);
+        lines.push(
+          "",
+          "Create the first organisation and its Owner with this one-time link (valid 24 hours):",
+          `  ${server.setupUrl}`,
+        );
       }
       process.stdout.write(`${lines.join("\n")}\n\n`);
       let stopping = false;
@@ -40,11 +44,11 @@ export function serveCommand(): Command {
 }
 
 export function migrateCommand(): Command {
-  return new Command("migrate")
-    .description("apply pending database migrations and exit")
-    .action(async () => {
-      await withDatabase(async (_db, _config, applied) => {
-        process.stdout.write(applied.length ? `applied: ${applied.join(", ")}\n` : "the schema is up to date\n");
-      });
+  return new Command("migrate").description("apply pending database migrations and exit").action(async () => {
+    await withDatabase(async (_db, _config, applied) => {
+      process.stdout.write(
+        applied.length ? `applied: ${applied.join(", ")}\n` : "the schema is up to date\n",
+      );
     });
+  });
 }

@@ -1,5 +1,11 @@
 import { Command } from "commander";
-import { addMember, listOrganizationMembers, parseRole, resetPassword, revokeAllSessions } from "../identity/user-admin.js";
+import {
+  addMember,
+  listOrganizationMembers,
+  parseRole,
+  resetPassword,
+  revokeAllSessions,
+} from "../identity/user-admin.js";
 import { CLI_CONTEXT, readSecret, withDatabase } from "./with-database.js";
 
 export function userCommand(): Command {
@@ -22,13 +28,26 @@ export function userCommand(): Command {
     .requiredOption("--email <email>", "email address")
     .requiredOption("--name <name>", "name")
     .requiredOption("--role <role>", "owner, admin, operator or auditor")
-    .addHelpText("after", "\nA new account's password is read from PATCHPILOT_USER_PASSWORD or standard input.")
+    .addHelpText(
+      "after",
+      "\nA new account's password is read from PATCHPILOT_USER_PASSWORD or standard input.",
+    )
     .action(async (opts: { org: string; email: string; name: string; role: string }) => {
       const role = parseRole(opts.role);
       await withDatabase(async (db) => {
-        const exists = await db.systemReader.selectFrom("users").select("id").where("email", "=", opts.email.trim().toLowerCase()).executeTakeFirst();
+        const exists = await db.systemReader
+          .selectFrom("users")
+          .select("id")
+          .where("email", "=", opts.email.trim().toLowerCase())
+          .executeTakeFirst();
         const password = exists ? null : await readSecret("PATCHPILOT_USER_PASSWORD", "Password: ");
-        const id = await addMember(db, CLI_CONTEXT, { organizationId: opts.org, email: opts.email, name: opts.name, role, password });
+        const id = await addMember(db, CLI_CONTEXT, {
+          organizationId: opts.org,
+          email: opts.email,
+          name: opts.name,
+          role,
+          password,
+        });
         process.stdout.write(`added ${id} as ${role}\n`);
       });
     });

@@ -5,7 +5,9 @@ import { migrate, pendingMigrations } from "../db/migrate.js";
 import { openConfiguredDatabase } from "../server.js";
 
 /** Opens the configured database for one command, migrating it first, and closes it after. */
-export async function withDatabase<T>(work: (db: Database, config: Config, applied: string[]) => Promise<T>): Promise<T> {
+export async function withDatabase<T>(
+  work: (db: Database, config: Config, applied: string[]) => Promise<T>,
+): Promise<T> {
   const config = loadConfig();
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const db = await openConfiguredDatabase(config, { migrate: false });
@@ -18,7 +20,12 @@ export async function withDatabase<T>(work: (db: Database, config: Config, appli
   }
 }
 
-export const CLI_CONTEXT = { actor: { type: "system" as const, id: "cli" }, requestId: null, ip: null, userAgent: null };
+export const CLI_CONTEXT = {
+  actor: { type: "system" as const, id: "cli" },
+  requestId: null,
+  ip: null,
+  userAgent: null,
+};
 
 /** A secret from an environment variable, or the first line of standard input; never an argument. */
 export async function readSecret(envName: string, prompt: string): Promise<string> {

@@ -1,5 +1,4 @@
-import { statSync } from "node:fs";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { parseEnv } from "node:util";
 
@@ -68,7 +67,8 @@ export function loadConfig(processEnv: Env = process.env, cwd = process.cwd()): 
   } catch {
     throw new ConfigError(`PATCHPILOT_PUBLIC_URL is not a URL: ${JSON.stringify(env.PATCHPILOT_PUBLIC_URL)}`);
   }
-  if (publicUrl.protocol !== "https:") throw new ConfigError("PATCHPILOT_PUBLIC_URL must start with https://");
+  if (publicUrl.protocol !== "https:")
+    throw new ConfigError("PATCHPILOT_PUBLIC_URL must start with https://");
 
   const certFile = env.PATCHPILOT_TLS_CERT_FILE || null;
   const keyFile = env.PATCHPILOT_TLS_KEY_FILE || null;

@@ -2,8 +2,8 @@ import { mkdir } from "node:fs/promises";
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
 import { Database } from "./database.js";
-import { type OwnerSql, migrate } from "./migrate.js";
-import { PGlitePool, openPGlite } from "./pglite-pool.js";
+import { migrate, type OwnerSql } from "./migrate.js";
+import { openPGlite, PGlitePool } from "./pglite-pool.js";
 import type { DB } from "./schema.js";
 
 export interface OpenDatabaseOptions {
@@ -22,7 +22,9 @@ const INT8_OID = 20;
 function pgTypes(): pg.CustomTypesConfig {
   return {
     getTypeParser: ((oid: number, format?: "text" | "binary") =>
-      oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format ?? "text")) as pg.CustomTypesConfig["getTypeParser"],
+      oid === INT8_OID
+        ? (value: string) => Number(value)
+        : pg.types.getTypeParser(oid, format ?? "text")) as pg.CustomTypesConfig["getTypeParser"],
   };
 }
 
@@ -92,7 +94,10 @@ async function openEmbedded(options: OpenDatabaseOptions): Promise<Database> {
   });
 }
 
-async function restoreSystemRole(db: { exec(sql: string): Promise<unknown>; query(sql: string): Promise<{ rows: unknown[] }> }) {
+async function restoreSystemRole(db: {
+  exec(sql: string): Promise<unknown>;
+  query(sql: string): Promise<{ rows: unknown[] }>;
+}) {
   const exists = await db.query("SELECT 1 FROM pg_roles WHERE rolname = 'patchpilot_system'");
   if (exists.rows.length > 0) await db.exec("SET ROLE patchpilot_system");
 }

@@ -42,7 +42,10 @@ export async function findIsolationProblems(run: RunSql): Promise<IsolationProbl
   for (const t of tables) {
     const global = Object.hasOwn(GLOBAL_TABLES, t.table_name);
     if (!t.has_org_column && !global) {
-      problems.push({ table: t.table_name, problem: "has no organization_id and is not a listed global table" });
+      problems.push({
+        table: t.table_name,
+        problem: "has no organization_id and is not a listed global table",
+      });
       continue;
     }
     if (!t.has_org_column) continue;
@@ -65,7 +68,10 @@ export async function assertIsolationEnforced(run: RunSql): Promise<void> {
   const roles = await run<{ rolname: string; rolsuper: boolean; rolbypassrls: boolean }>(`
     SELECT rolname, rolsuper, rolbypassrls FROM pg_roles
      WHERE rolname IN ('patchpilot_app', 'patchpilot_system')`);
-  if (roles.length !== 2) throw new UnsafeDatabaseRoleError("the patchpilot_app and patchpilot_system roles are missing; run migrations");
+  if (roles.length !== 2)
+    throw new UnsafeDatabaseRoleError(
+      "the patchpilot_app and patchpilot_system roles are missing; run migrations",
+    );
   for (const r of roles) {
     if (r.rolsuper || r.rolbypassrls) {
       throw new UnsafeDatabaseRoleError(

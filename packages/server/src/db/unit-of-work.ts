@@ -1,8 +1,8 @@
-import { type Transaction, sql } from "kysely";
+import { sql, type Transaction } from "kysely";
 import {
   type AuditEventContent,
-  type DeviceEventContent,
   auditContentDigest,
+  type DeviceEventContent,
   deviceContentDigest,
   sanitizeDetails,
 } from "../audit/chain.js";
@@ -107,8 +107,10 @@ export class AuditQueue {
       `${a.content.organizationId}:${a.chain}`.localeCompare(`${b.content.organizationId}:${b.chain}`),
     );
     for (const item of ordered) {
-      const inserted = item.chain === "audit" ? await insertAudit(trx, item.content) : await insertDevice(trx, item.content);
-      if (inserted !== 1) throw new Error(`no ${item.chain} chain for organisation ${item.content.organizationId}`);
+      const inserted =
+        item.chain === "audit" ? await insertAudit(trx, item.content) : await insertDevice(trx, item.content);
+      if (inserted !== 1)
+        throw new Error(`no ${item.chain} chain for organisation ${item.content.organizationId}`);
     }
     this.pending.length = 0;
   }

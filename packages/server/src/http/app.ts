@@ -3,14 +3,20 @@ import type { ServerOptions } from "node:https";
 import cookie from "@fastify/cookie";
 import helmet from "@fastify/helmet";
 import swagger from "@fastify/swagger";
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { actionKind, isAction } from "@patchpilot/domain";
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from "fastify";
 import type { Config } from "../config/config.js";
 import type { Database } from "../db/database.js";
 import { authenticate } from "./authenticate.js";
 import { handleError, handleNotFound } from "./error-handler.js";
 import { ErrorSchema } from "./error-schema.js";
 import { AppError } from "./errors.js";
-import { type RegisteredRoute, type RequestContext, type RouteDefinition, isStateChanging } from "./route.js";
+import { isStateChanging, type RegisteredRoute, type RequestContext, type RouteDefinition } from "./route.js";
 import { findNulString, validatorCompiler } from "./validation.js";
 
 declare module "fastify" {
@@ -74,7 +80,9 @@ export async function buildApp(deps: AppDeps, routes: RouteDefinition[]): Promis
   app.addHook("onRoute", (options) => {
     if (options.method === "HEAD") return;
     const route = options.config?.route;
-    if (!route) throw new Error(`route ${String(options.method)} ${options.url} does not declare a permission`);
+    if (!route)
+      throw new Error(`route ${String(options.method)} ${options.url} does not declare a permission`);
+    assertPermissionFits(route);
     catalog.push({ method: route.method, url: route.url, route });
   });
 
@@ -82,7 +90,12 @@ export async function buildApp(deps: AppDeps, routes: RouteDefinition[]): Promis
   await app.register(helmet, {
     hsts: { maxAge: HSTS_MAX_AGE_SECONDS, includeSubDomains: false },
     contentSecurityPolicy: {
-      directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], frameAncestors: ["'none'"], formAction: ["'self'"] },
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        formAction: ["'self'"],
+      },
     },
     crossOriginEmbedderPolicy: false,
   });
@@ -122,6 +135,25 @@ export async function buildApp(deps: AppDeps, routes: RouteDefinition[]): Promis
   return app;
 }
 
+/**
+ * Rules that keep the permission matrix honest: an organisation route declares an action of the
+ * matrix, and a state-changing route declares a write action (so read-only roles never get it).
+ */
+function assertPermissionFits(route: RouteDefinition): void {
+  const where = `${route.method} ${route.url}`;
+  const scoped = route.url.includes(":orgId");
+  const permission = route.permission;
+  const action = isAction(permission) ? permission : null;
+  if (scoped !== (action !== null)) {
+    throw new Error(
+      `${where}: organisation routes, and only they, declare an action of the permission matrix`,
+    );
+  }
+  if (action && isStateChanging(route.method) && actionKind(action) !== "write") {
+    throw new Error(`${where} changes state but declares the read action ${route.permission}`);
+  }
+}
+
 function registerRoute(app: FastifyInstance, route: RouteDefinition): void {
   const s = route.schema;
   const secured = route.permission !== "public";
@@ -136,7 +168,9 @@ function registerRoute(app: FastifyInstance, route: RouteDefinition): void {
       ...(s.querystring ? { querystring: s.querystring } : {}),
       ...(s.body ? { body: route.example ? { ...s.body, examples: [route.example] } : s.body } : {}),
       response: { ...s.response, "4xx": ErrorSchema, "5xx": ErrorSchema },
-      ...(secured ? { security: isStateChanging(route.method) ? [{ session: [], csrf: [] }] : [{ session: [] }] } : {}),
+      ...(secured
+        ? { security: isStateChanging(route.method) ? [{ session: [], csrf: [] }] : [{ session: [] }] }
+        : {}),
       ...(secured && route.permission !== "authenticated"
         ? { description: `Requires the \`${route.permission}\` permission in the organisation.` }
         : {}),

@@ -1,10 +1,10 @@
 import { can } from "@patchpilot/domain";
 import type { FastifyRequest } from "fastify";
-import type { Database } from "../db/database.js";
 import type { Config } from "../config/config.js";
-import { SESSION_COOKIE, csrfTokenMatches, findActiveSession } from "../identity/sessions.js";
+import type { Database } from "../db/database.js";
+import { csrfTokenMatches, findActiveSession, SESSION_COOKIE } from "../identity/sessions.js";
 import { AppError } from "./errors.js";
-import { type RequestContext, type RouteDefinition, isStateChanging } from "./route.js";
+import { isStateChanging, type RequestContext, type RouteDefinition } from "./route.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

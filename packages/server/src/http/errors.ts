@@ -11,7 +11,10 @@ export const ERRORS = {
   "route.not_found": { status: 404, message: "There is no such API route." },
   "auth.required": { status: 401, message: "Sign in to continue." },
   "auth.invalid_credentials": { status: 401, message: "The email address or password is not correct." },
-  "auth.rate_limited": { status: 429, message: "Too many sign-in attempts. Wait a few minutes and try again." },
+  "auth.rate_limited": {
+    status: 429,
+    message: "Too many sign-in attempts. Wait a few minutes and try again.",
+  },
   "auth.forbidden": { status: 403, message: "Your role does not allow this action." },
   "auth.csrf_failed": {
     status: 403,
@@ -31,8 +34,14 @@ export const ERRORS = {
   },
   "users.owner_only": { status: 403, message: "Only an Owner may grant, change or remove the Owner role." },
   "invitations.not_found": { status: 404, message: "There is no such invitation." },
-  "invitations.invalid_token": { status: 401, message: "This invitation is not valid, was used, or has expired." },
-  "invitations.already_member": { status: 409, message: "This person is already a member of the organisation." },
+  "invitations.invalid_token": {
+    status: 401,
+    message: "This invitation is not valid, was used, or has expired.",
+  },
+  "invitations.already_member": {
+    status: 409,
+    message: "This person is already a member of the organisation.",
+  },
   "invitations.sign_in_required": {
     status: 401,
     message: "An account with this email address exists: sign in as that person to accept the invitation.",
@@ -40,7 +49,10 @@ export const ERRORS = {
   "sessions.not_found": { status: 404, message: "There is no such session." },
   "audit.not_found": { status: 404, message: "There is no such audit event." },
   "service.unavailable": { status: 503, message: "PatchPilot is not ready to serve requests." },
-  internal: { status: 500, message: "Something went wrong on the server. Quote the request id when reporting it." },
+  internal: {
+    status: 500,
+    message: "Something went wrong on the server. Quote the request id when reporting it.",
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

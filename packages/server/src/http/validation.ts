@@ -8,7 +8,13 @@ const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 function makeAjv(coerceTypes: boolean | "array"): Ajv {
   // Unknown fields are refused (removeAdditional: false), never silently dropped, and a JSON body
   // is taken as sent: "1" is not a number. Query strings and paths are text, so they are coerced.
-  const ajv = new Ajv({ coerceTypes, removeAdditional: false, useDefaults: true, allErrors: false, strict: false });
+  const ajv = new Ajv({
+    coerceTypes,
+    removeAdditional: false,
+    useDefaults: true,
+    allErrors: false,
+    strict: false,
+  });
   addFormats(ajv);
   return ajv;
 }

@@ -1,12 +1,18 @@
 import Type from "typebox";
 import type { Database } from "../db/database.js";
 import { AppError } from "../http/errors.js";
-import { type RouteDefinition, defineRoute } from "../http/route.js";
+import { defineRoute, type RouteDefinition } from "../http/route.js";
 import { Email, NoContent, Password, PersonName, Uuid } from "../http/schemas.js";
-import { changePassword, describePerson, listMySessions, revokeMySession, signOut } from "./account-service.js";
+import {
+  changePassword,
+  describePerson,
+  listMySessions,
+  revokeMySession,
+  signOut,
+} from "./account-service.js";
 import { acceptInvitation } from "./invitations-service.js";
 import { clearSessionCookie, setSessionCookie } from "./session-cookie.js";
-import { SESSION_COOKIE, csrfTokenFor } from "./sessions.js";
+import { csrfTokenFor, SESSION_COOKIE } from "./sessions.js";
 import { signIn } from "./sign-in.js";
 
 const User = Type.Object({ id: Type.String(), email: Type.String(), name: Type.String() });
@@ -109,10 +115,16 @@ export function accountRoutes(db: Database): RouteDefinition[] {
       tags: ["auth"],
       permission: "authenticated",
       schema: {
-        body: Type.Object({ currentPassword: Password, newPassword: Password }, { additionalProperties: false }),
+        body: Type.Object(
+          { currentPassword: Password, newPassword: Password },
+          { additionalProperties: false },
+        ),
         response: { 200: Type.Object({ revokedSessions: Type.Integer() }) },
       },
-      example: { currentPassword: "correct horse battery staple", newPassword: "a new and longer passphrase" },
+      example: {
+        currentPassword: "correct horse battery staple",
+        newPassword: "a new and longer passphrase",
+      },
       async handler({ ctx, body }) {
         return changePassword(db, ctx, body);
       },
@@ -126,7 +138,11 @@ export function accountRoutes(db: Database): RouteDefinition[] {
       successStatus: 201,
       schema: {
         body: Type.Object(
-          { token: Type.String({ minLength: 1, maxLength: 100 }), name: Type.Optional(PersonName), password: Type.Optional(Password) },
+          {
+            token: Type.String({ minLength: 1, maxLength: 100 }),
+            name: Type.Optional(PersonName),
+            password: Type.Optional(Password),
+          },
           { additionalProperties: false },
         ),
         response: { 201: Type.Object({ organizationId: Type.String(), userId: Type.String() }) },

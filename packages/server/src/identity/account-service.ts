@@ -1,4 +1,4 @@
-import { type Role, isRole, permissionsOf } from "@patchpilot/domain";
+import { isRole, permissionsOf, type Role } from "@patchpilot/domain";
 import type { Database } from "../db/database.js";
 import { AppError } from "../http/errors.js";
 import type { RequestContext } from "../http/route.js";
@@ -39,7 +39,15 @@ export async function listMySessions(db: Database, ctx: RequestContext) {
   const { user, session } = signedIn(ctx);
   const rows = await db.systemReader
     .selectFrom("sessions")
-    .select(["id", "created_at", "last_seen_at", "ip", "user_agent", "absolute_expires_at", "idle_expires_at"])
+    .select([
+      "id",
+      "created_at",
+      "last_seen_at",
+      "ip",
+      "user_agent",
+      "absolute_expires_at",
+      "idle_expires_at",
+    ])
     .where("user_id", "=", user.id)
     .where("revoked_at", "is", null)
     .where("idle_expires_at", ">", new Date())
@@ -68,15 +76,25 @@ export async function revokeMySession(db: Database, ctx: RequestContext, session
       .where("revoked_at", "is", null)
       .executeTakeFirst();
     if (result.numUpdatedRows !== 1n) throw new AppError("sessions.not_found");
-    await auditForPerson(tx, user.id, { action: "auth.session_revoked", target: { type: "session", id: sessionId } });
+    await auditForPerson(tx, user.id, {
+      action: "auth.session_revoked",
+      target: { type: "session", id: sessionId },
+    });
   });
 }
 
 export async function signOut(db: Database, ctx: RequestContext): Promise<void> {
   const { user, session } = signedIn(ctx);
   await db.system(ctx, async (tx) => {
-    await tx.db.updateTable("sessions").set({ revoked_at: new Date() }).where("id", "=", session.id).execute();
-    await auditForPerson(tx, user.id, { action: "auth.signed_out", target: { type: "session", id: session.id } });
+    await tx.db
+      .updateTable("sessions")
+      .set({ revoked_at: new Date() })
+      .where("id", "=", session.id)
+      .execute();
+    await auditForPerson(tx, user.id, {
+      action: "auth.signed_out",
+      target: { type: "session", id: session.id },
+    });
   });
 }
 

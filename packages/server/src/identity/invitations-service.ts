@@ -3,7 +3,7 @@ import { generateToken, hashToken, isWellFormedToken } from "@patchpilot/protoco
 import type { Database } from "../db/database.js";
 import type { AuditContext } from "../db/unit-of-work.js";
 import { AppError } from "../http/errors.js";
-import { type Page, decodeCursor, encodeCursor } from "../http/pagination.js";
+import { decodeCursor, encodeCursor, type Page } from "../http/pagination.js";
 import type { RequestContext } from "../http/route.js";
 import { assertPasswordAcceptable, hashPassword } from "./passwords.js";
 import { normalizeEmail } from "./sign-in.js";
@@ -51,7 +51,16 @@ function view(row: InvitationRow): InvitationView {
   };
 }
 
-const COLUMNS = ["id", "email", "role", "invited_by", "created_at", "expires_at", "accepted_at", "revoked_at"] as const;
+const COLUMNS = [
+  "id",
+  "email",
+  "role",
+  "invited_by",
+  "created_at",
+  "expires_at",
+  "accepted_at",
+  "revoked_at",
+] as const;
 
 /**
  * Invites someone by email. The token is returned once, to be passed on to the invitee (the
@@ -81,7 +90,11 @@ export async function createInvitation(
       })
       .returning(COLUMNS)
       .executeTakeFirstOrThrow();
-    tx.audit({ action: "invitations.created", target: { type: "invitation", id: row.id }, details: { role: input.role } });
+    tx.audit({
+      action: "invitations.created",
+      target: { type: "invitation", id: row.id },
+      details: { role: input.role },
+    });
     return { invitation: view(row), token };
   });
 }
@@ -115,11 +128,17 @@ export async function listInvitations(
   return {
     items: page.map(view),
     nextCursor:
-      rows.length > query.limit && last ? encodeCursor({ at: last.created_at.toISOString(), id: last.id }) : null,
+      rows.length > query.limit && last
+        ? encodeCursor({ at: last.created_at.toISOString(), id: last.id })
+        : null,
   };
 }
 
-export async function revokeInvitation(db: Database, ctx: RequestContext, invitationId: string): Promise<void> {
+export async function revokeInvitation(
+  db: Database,
+  ctx: RequestContext,
+  invitationId: string,
+): Promise<void> {
   const { organizationId } = scopeOf(ctx);
   await db.withOrganization(organizationId, ctx, async (tx) => {
     const result = await tx.db
@@ -144,7 +163,8 @@ export async function acceptInvitation(
   signedInUserId: string | null,
   context: AuditContext,
 ): Promise<{ organizationId: string; userId: string }> {
-  if (!isWellFormedToken("invitation", input.token)) throw new AppError("invitations.invalid_token", { field: "token" });
+  if (!isWellFormedToken("invitation", input.token))
+    throw new AppError("invitations.invalid_token", { field: "token" });
   const tokenHash = hashToken(input.token);
   const invitation = await db.systemReader
     .selectFrom("invitations")

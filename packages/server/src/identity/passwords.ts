@@ -8,7 +8,8 @@ const MAX_BYTES = 72;
 
 export function assertPasswordAcceptable(password: string, field = "password"): void {
   if ([...password].length < MIN_LENGTH) throw new AppError("auth.password_too_weak", { field });
-  if (Buffer.byteLength(password, "utf8") > MAX_BYTES) throw new AppError("auth.password_too_long", { field });
+  if (Buffer.byteLength(password, "utf8") > MAX_BYTES)
+    throw new AppError("auth.password_too_long", { field });
 }
 
 export function hashPassword(password: string): Promise<string> {

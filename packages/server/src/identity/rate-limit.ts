@@ -28,7 +28,12 @@ export function ipKey(ip: string): string {
 export async function retryAfter(db: Database, key: string, limit: Limit): Promise<number> {
   const row = await db.systemReader
     .selectFrom("rate_limit_buckets")
-    .select(["hits", sql<number>`extract(epoch from (window_started_at + make_interval(secs => ${limit.windowSeconds}) - now()))`.as("remaining")])
+    .select([
+      "hits",
+      sql<number>`extract(epoch from (window_started_at + make_interval(secs => ${limit.windowSeconds}) - now()))`.as(
+        "remaining",
+      ),
+    ])
     .where("key", "=", key)
     .executeTakeFirst();
   if (!row || row.remaining <= 0 || row.hits < limit.max) return 0;

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import { type Role, isRole } from "@patchpilot/domain";
+import { isRole, type Role } from "@patchpilot/domain";
 import { generateToken, hashToken, isWellFormedToken } from "@patchpilot/protocol";
 import type { Database, SystemTransaction } from "../db/database.js";
 
@@ -77,7 +77,8 @@ export async function findActiveSession(
     .executeTakeFirst();
   const now = Date.now();
   if (!row || row.idle_expires_at.getTime() <= now || row.absolute_expires_at.getTime() <= now) return null;
-  if (now - row.last_seen_at.getTime() > TOUCH_INTERVAL_MS) await touchSession(db, row.id, row.absolute_expires_at);
+  if (now - row.last_seen_at.getTime() > TOUCH_INTERVAL_MS)
+    await touchSession(db, row.id, row.absolute_expires_at);
   const role = row.role !== null && isRole(row.role) ? row.role : null;
   return { id: row.id, tokenHash, user: { id: row.user_id, email: row.email, name: row.name }, role };
 }

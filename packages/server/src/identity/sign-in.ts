@@ -2,7 +2,7 @@ import type { Database } from "../db/database.js";
 import type { AuditContext } from "../db/unit-of-work.js";
 import { AppError } from "../http/errors.js";
 import { verifyPassword } from "./passwords.js";
-import { SIGN_IN_LIMITS, accountKey, clear, hit, ipKey, retryAfter } from "./rate-limit.js";
+import { accountKey, clear, hit, ipKey, retryAfter, SIGN_IN_LIMITS } from "./rate-limit.js";
 import { openSession } from "./sessions.js";
 import { auditForPerson } from "./user-audit.js";
 

@@ -1,4 +1,4 @@
-import { type AssignableRole, ASSIGNABLE_ROLES } from "@patchpilot/domain";
+import { ASSIGNABLE_ROLES, type AssignableRole } from "@patchpilot/domain";
 import type { Database } from "../db/database.js";
 import type { AuditContext } from "../db/unit-of-work.js";
 import { AppError } from "../http/errors.js";
@@ -29,10 +29,20 @@ export async function listOrganizationMembers(db: Database, organizationId: stri
 export async function addMember(
   db: Database,
   context: AuditContext,
-  input: { organizationId: string; email: string; name: string; role: AssignableRole; password: string | null },
+  input: {
+    organizationId: string;
+    email: string;
+    name: string;
+    role: AssignableRole;
+    password: string | null;
+  },
 ): Promise<string> {
   const email = normalizeEmail(input.email);
-  const existing = await db.systemReader.selectFrom("users").select("id").where("email", "=", email).executeTakeFirst();
+  const existing = await db.systemReader
+    .selectFrom("users")
+    .select("id")
+    .where("email", "=", email)
+    .executeTakeFirst();
   let passwordHash: string | null = null;
   if (!existing) {
     if (!input.password) throw new Error("a new account needs a password");
@@ -40,20 +50,34 @@ export async function addMember(
     passwordHash = await hashPassword(input.password);
   }
   return db.system(context, async (tx) => {
-    const org = await tx.db.selectFrom("organizations").select("id").where("id", "=", input.organizationId).executeTakeFirst();
+    const org = await tx.db
+      .selectFrom("organizations")
+      .select("id")
+      .where("id", "=", input.organizationId)
+      .executeTakeFirst();
     if (!org) throw new AppError("organization.not_found");
-    const userId = existing?.id ?? (await createUser(tx, { email, name: input.name, passwordHash: passwordHash ?? "" }));
+    const userId =
+      existing?.id ?? (await createUser(tx, { email, name: input.name, passwordHash: passwordHash ?? "" }));
     await tx.db
       .insertInto("memberships")
       .values({ organization_id: input.organizationId, user_id: userId, role: input.role })
       .execute();
-    tx.audit(input.organizationId, { action: "users.added", target: { type: "user", id: userId }, details: { role: input.role } });
+    tx.audit(input.organizationId, {
+      action: "users.added",
+      target: { type: "user", id: userId },
+      details: { role: input.role },
+    });
     return userId;
   });
 }
 
 /** Sets a person's password (account recovery) and ends all their sessions. */
-export async function resetPassword(db: Database, context: AuditContext, emailInput: string, password: string): Promise<void> {
+export async function resetPassword(
+  db: Database,
+  context: AuditContext,
+  emailInput: string,
+  password: string,
+): Promise<void> {
   const email = normalizeEmail(emailInput);
   assertPasswordAcceptable(password);
   const passwordHash = await hashPassword(password);
@@ -61,13 +85,29 @@ export async function resetPassword(db: Database, context: AuditContext, emailIn
     const user = await tx.db.selectFrom("users").select("id").where("email", "=", email).executeTakeFirst();
     if (!user) throw new Error("there is no account with that email address");
     const now = new Date();
-    await tx.db.updateTable("users").set({ password_hash: passwordHash, password_changed_at: now, updated_at: now }).where("id", "=", user.id).execute();
-    await tx.db.updateTable("sessions").set({ revoked_at: now }).where("user_id", "=", user.id).where("revoked_at", "is", null).execute();
-    await auditForPerson(tx, user.id, { action: "auth.password_reset", target: { type: "user", id: user.id } });
+    await tx.db
+      .updateTable("users")
+      .set({ password_hash: passwordHash, password_changed_at: now, updated_at: now })
+      .where("id", "=", user.id)
+      .execute();
+    await tx.db
+      .updateTable("sessions")
+      .set({ revoked_at: now })
+      .where("user_id", "=", user.id)
+      .where("revoked_at", "is", null)
+      .execute();
+    await auditForPerson(tx, user.id, {
+      action: "auth.password_reset",
+      target: { type: "user", id: user.id },
+    });
   });
 }
 
-export async function revokeAllSessions(db: Database, context: AuditContext, emailInput: string): Promise<number> {
+export async function revokeAllSessions(
+  db: Database,
+  context: AuditContext,
+  emailInput: string,
+): Promise<number> {
   const email = normalizeEmail(emailInput);
   return db.system(context, async (tx) => {
     const user = await tx.db.selectFrom("users").select("id").where("email", "=", email).executeTakeFirst();
@@ -79,7 +119,11 @@ export async function revokeAllSessions(db: Database, context: AuditContext, ema
       .where("revoked_at", "is", null)
       .executeTakeFirst();
     const revoked = Number(result.numUpdatedRows);
-    await auditForPerson(tx, user.id, { action: "auth.sessions_revoked", target: { type: "user", id: user.id }, details: { revoked } });
+    await auditForPerson(tx, user.id, {
+      action: "auth.sessions_revoked",
+      target: { type: "user", id: user.id },
+      details: { revoked },
+    });
     return revoked;
   });
 }

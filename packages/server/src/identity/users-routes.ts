@@ -2,7 +2,7 @@ import Type from "typebox";
 import type { Config } from "../config/config.js";
 import type { Database } from "../db/database.js";
 import { CursorQuery, pageOf } from "../http/pagination.js";
-import { type RouteDefinition, defineRoute } from "../http/route.js";
+import { defineRoute, type RouteDefinition } from "../http/route.js";
 import { AssignableRoleSchema, Email, NoContent, OrgParams, Uuid } from "../http/schemas.js";
 import { createInvitation, listInvitations, revokeInvitation } from "./invitations-service.js";
 import { changeRole, getMember, listMembers, removeMember } from "./users-service.js";

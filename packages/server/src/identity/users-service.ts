@@ -1,7 +1,7 @@
-import { type AssignableRole, type Role, mayChangeRole, mayRemoveMember } from "@patchpilot/domain";
+import { type AssignableRole, mayChangeRole, mayRemoveMember, type Role } from "@patchpilot/domain";
 import type { Database, OrganizationTransaction } from "../db/database.js";
 import { AppError } from "../http/errors.js";
-import { type Page, decodeCursor, encodeCursor } from "../http/pagination.js";
+import { decodeCursor, encodeCursor, type Page } from "../http/pagination.js";
 import type { RequestContext } from "../http/route.js";
 
 export interface MemberView {
@@ -73,7 +73,9 @@ export async function listMembers(
   return {
     items: page.map(view),
     nextCursor:
-      rows.length > query.limit && last ? encodeCursor({ at: last.created_at.toISOString(), id: last.id }) : null,
+      rows.length > query.limit && last
+        ? encodeCursor({ at: last.created_at.toISOString(), id: last.id })
+        : null,
   };
 }
 
@@ -102,7 +104,10 @@ async function lockOwners(tx: OrganizationTransaction): Promise<string[]> {
  * Locks the member and, when they are an Owner, every Owner first (always in the same order, so
  * concurrent changes cannot deadlock). Changes to other roles lock only their own row.
  */
-async function lockForChange(tx: OrganizationTransaction, userId: string): Promise<{ role: Role; owners: string[] }> {
+async function lockForChange(
+  tx: OrganizationTransaction,
+  userId: string,
+): Promise<{ role: Role; owners: string[] }> {
   const current = await tx.db
     .selectFrom("memberships")
     .select("role")
@@ -142,7 +147,11 @@ export async function changeRole(
       .set({ role, updated_at: new Date() })
       .where("user_id", "=", userId)
       .execute();
-    tx.audit({ action: "users.role_changed", target: { type: "user", id: userId }, details: { from, to: role } });
+    tx.audit({
+      action: "users.role_changed",
+      target: { type: "user", id: userId },
+      details: { from, to: role },
+    });
     const row = await members(tx).where("m.user_id", "=", userId).executeTakeFirstOrThrow();
     return view(row);
   });

@@ -5,12 +5,15 @@ import type { Config } from "../config/config.js";
 import type { Database } from "../db/database.js";
 import { readMigrations, unapplied } from "../db/migrate.js";
 import { AppError } from "../http/errors.js";
-import { type RouteDefinition, defineRoute } from "../http/route.js";
+import { defineRoute, type RouteDefinition } from "../http/route.js";
 import { securityTxt } from "./security-txt.js";
 
 const CONSOLE_DIR = fileURLToPath(new URL("../../../console/public/", import.meta.url));
 const ASSET = /^[a-z0-9-]+\.(js|css)$/;
-const ASSET_TYPES: Record<string, string> = { js: "text/javascript; charset=utf-8", css: "text/css; charset=utf-8" };
+const ASSET_TYPES: Record<string, string> = {
+  js: "text/javascript; charset=utf-8",
+  css: "text/css; charset=utf-8",
+};
 
 const Status = Type.Object({ status: Type.String() });
 const PAGE_EXEMPT = "a static console file, the same for everyone";
@@ -56,7 +59,10 @@ export function opsRoutes(db: Database, config: Config, openapi: () => unknown):
             .selectFrom("schema_migrations")
             .select(["version", "checksum"])
             .execute();
-          const pending = unapplied(await readMigrations(), new Map(applied.map((m) => [m.version, m.checksum])));
+          const pending = unapplied(
+            await readMigrations(),
+            new Map(applied.map((m) => [m.version, m.checksum])),
+          );
           if (pending.length > 0) return reply.code(503).send({ status: "migrations pending" });
           return { status: "ready" };
         } catch {

@@ -1,6 +1,6 @@
 import Type from "typebox";
 import type { Database } from "../db/database.js";
-import { type RouteDefinition, defineRoute } from "../http/route.js";
+import { defineRoute, type RouteDefinition } from "../http/route.js";
 import { Email, OrgParams, Password, PersonName } from "../http/schemas.js";
 import { setSessionCookie } from "../identity/session-cookie.js";
 import { csrfTokenFor } from "../identity/sessions.js";
@@ -46,7 +46,11 @@ export function organizationRoutes(db: Database): RouteDefinition[] {
           { additionalProperties: false },
         ),
         response: {
-          201: Type.Object({ organizationId: Type.String(), userId: Type.String(), csrfToken: Type.String() }),
+          201: Type.Object({
+            organizationId: Type.String(),
+            userId: Type.String(),
+            csrfToken: Type.String(),
+          }),
         },
       },
       example: {

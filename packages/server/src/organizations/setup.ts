@@ -74,7 +74,10 @@ export async function createFirstOrganization(
       name: input.name,
       passwordHash,
     });
-    const organizationId = await createOrganization(tx, { name: input.organizationName, ownerUserId: userId });
+    const organizationId = await createOrganization(tx, {
+      name: input.organizationName,
+      ownerUserId: userId,
+    });
     tx.audit(PLATFORM_ORGANIZATION_ID, {
       action: "setup.completed",
       target: { type: "organization", id: organizationId },

@@ -71,7 +71,7 @@ async function sharedPasswordHash(): Promise<string> {
   return passwordHash;
 }
 
-async function sessionFor(db: Database, userId: string): Promise<{ token: string; csrf: string }> {
+export async function freshSession(db: Database, userId: string): Promise<{ token: string; csrf: string }> {
   const { token } = await db.system(
     SYSTEM_CONTEXT,
     (tx) => openSession(tx, userId, { ip: "127.0.0.1", userAgent: "test" }),
@@ -92,7 +92,7 @@ export async function createTestOrg(
     const organizationId = await createOrganization(tx, { name, ownerUserId: userId });
     return { organizationId, userId };
   });
-  return { organizationId, name, owner: { userId, email, ...(await sessionFor(db, userId)) } };
+  return { organizationId, name, owner: { userId, email, ...(await freshSession(db, userId)) } };
 }
 
 export async function addTestMember(
@@ -112,7 +112,7 @@ export async function addTestMember(
     tx.audit(organizationId, { action: "users.added", target: { type: "user", id }, details: { role } });
     return id;
   });
-  return { userId, email, ...(await sessionFor(db, userId)) };
+  return { userId, email, ...(await freshSession(db, userId)) };
 }
 
 /** A request as a signed-in person would send it from the console (cookie, CSRF token, origin). */

@@ -1,0 +1,62 @@
+import type { Database } from "../db/database.js";
+import type { App } from "../http/app.js";
+import { isStateChanging } from "../http/route.js";
+import { call, type TestPerson } from "./app.js";
+
+/** How to make one state-changing route succeed: who calls it, where, with what. */
+export interface HappyPath {
+  as: TestPerson | null;
+  url: string;
+  body?: unknown;
+}
+
+export type Scenarios = Record<string, () => Promise<HappyPath>>;
+
+export interface AuditGap {
+  route: string;
+  problem: string;
+}
+
+async function auditRowCount(db: Database): Promise<number> {
+  const rows = await db.owner.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_events");
+  return rows[0]?.n ?? 0;
+}
+
+/**
+ * Calls every state-changing route the router knows on its happy path and reports each one that
+ * did not succeed or wrote no audit row. A route with no scenario is a gap too, so a new route
+ * cannot be added without showing that it audits.
+ */
+export async function findUnauditedRoutes(app: App, db: Database, scenarios: Scenarios): Promise<AuditGap[]> {
+  const gaps: AuditGap[] = [];
+  // Scenarios run in the order they are written (setup first); unknown routes come last.
+  const order = Object.keys(scenarios);
+  const rank = (name: string) => (order.includes(name) ? order.indexOf(name) : order.length);
+  const routes = app.routeCatalog
+    .map((r) => r.route)
+    .filter((r) => isStateChanging(r.method))
+    .sort((x, y) => rank(`${x.method} ${x.url}`) - rank(`${y.method} ${y.url}`));
+  for (const route of routes) {
+    const name = `${route.method} ${route.url}`;
+    const scenario = scenarios[name];
+    if (!scenario) {
+      gaps.push({ route: name, problem: "no happy-path scenario: add one to the audit-completeness test" });
+      continue;
+    }
+    const happy = await scenario();
+    const before = await auditRowCount(db);
+    const response = await call(app, {
+      method: route.method,
+      url: happy.url,
+      as: happy.as,
+      ...(happy.body !== undefined ? { body: happy.body } : {}),
+    });
+    if (response.statusCode >= 300) {
+      gaps.push({ route: name, problem: `the happy path answered ${response.statusCode}: ${response.body}` });
+      continue;
+    }
+    if ((await auditRowCount(db)) <= before)
+      gaps.push({ route: name, problem: "succeeded without an audit row" });
+  }
+  return gaps;
+}

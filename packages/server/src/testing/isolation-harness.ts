@@ -1,0 +1,98 @@
+import type { AssignableRole } from "@patchpilot/domain";
+import { ASSIGNABLE_ROLES } from "@patchpilot/domain";
+import type { Database } from "../db/database.js";
+import type { App } from "../http/app.js";
+import type { RegisteredRoute } from "../http/route.js";
+import { call, freshSession } from "./app.js";
+import { type SeededOrg, secretsOf, snapshotOrg, type World } from "./world.js";
+
+export interface Leak {
+  route: string;
+  caller: string;
+  url: string;
+  problem: string;
+}
+
+/** A's identifier for each path parameter a route may have; a new kind of id is added here. */
+function identifierFor(param: string, a: SeededOrg): string {
+  switch (param) {
+    case "userId":
+      return a.members.operator.userId;
+    case "invitationId":
+      return a.invitationId;
+    case "sessionId":
+      return a.sessionId;
+    default:
+      throw new Error(`the isolation harness has no seeded identifier for :${param}; seed one in world.ts`);
+  }
+}
+
+/** The URLs to try: A's ids everywhere, with the organisation either A's own or the caller's. */
+function urlsFor(route: RegisteredRoute, world: World): string[] {
+  const params = [...route.url.matchAll(/:(\w+)/g)].map((m) => m[1] ?? "");
+  const orgChoices = params.includes("orgId") ? [world.a.organizationId, world.b.organizationId] : [null];
+  return orgChoices.map((orgId) =>
+    route.url.replace(/:(\w+)/g, (_m, name: string) =>
+      name === "orgId" ? (orgId ?? "") : identifierFor(name, world.a),
+    ),
+  );
+}
+
+/**
+ * Calls every registered route as each of organisation B's people (every role) against
+ * organisation A's identifiers, and reports each answer that carries A's data and each change
+ * to A's data. Routes come from the router itself, so a new route is covered without a change
+ * here; a route opts out only with a written `isolationExempt` reason.
+ */
+export async function findCrossTenantLeaks(app: App, db: Database, world: World): Promise<Leak[]> {
+  const leaks: Leak[] = [];
+  const secrets = secretsOf(world.a);
+  for (const registered of app.routeCatalog) {
+    const { route } = registered;
+    if (route.isolationExempt) continue;
+    const before = await snapshotOrg(db, world.a);
+    const name = `${route.method} ${route.url}`;
+    for (const role of ASSIGNABLE_ROLES) {
+      const caller: AssignableRole = role;
+      for (const url of urlsFor(registered, world)) {
+        // A fresh session each time: routes such as sign-out end the caller's session.
+        const as = {
+          ...world.b.members[caller],
+          ...(await freshSession(db, world.b.members[caller].userId)),
+        };
+        const response = await call(app, {
+          method: route.method,
+          url,
+          as,
+          ...(route.schema.body ? { body: route.example ?? {} } : {}),
+        });
+        if (response.statusCode === 401 && route.permission !== "public") {
+          // The harness proves nothing if it is not signed in.
+          leaks.push({ route: name, caller, url, problem: "the harness's caller was not signed in" });
+        }
+        if (response.statusCode >= 500) {
+          leaks.push({
+            route: name,
+            caller,
+            url,
+            problem: `answered ${response.statusCode}: ${response.body}`,
+          });
+        }
+        if (response.statusCode < 300) {
+          const found = secrets.find((s) => response.body.includes(s));
+          if (found)
+            leaks.push({ route: name, caller, url, problem: `answer carries A's ${JSON.stringify(found)}` });
+        }
+      }
+    }
+    if ((await snapshotOrg(db, world.a)) !== before) {
+      leaks.push({
+        route: name,
+        caller: "any of B",
+        url: route.url,
+        problem: "organisation A's data changed",
+      });
+    }
+  }
+  return leaks;
+}

@@ -1,0 +1,73 @@
+import { type Action, ASSIGNABLE_ROLES, type AssignableRole, isAction } from "@patchpilot/domain";
+import type { Database } from "../db/database.js";
+import type { App } from "../http/app.js";
+import { addTestMember, call, freshSession } from "./app.js";
+import type { SeededOrg } from "./world.js";
+
+export interface PermissionViolation {
+  route: string;
+  role: AssignableRole;
+  problem: string;
+}
+
+/** What a role may do, written out independently of the matrix in the domain package. */
+export type Policy = (role: AssignableRole, action: Action) => boolean;
+
+async function ownIdentifier(db: Database, param: string, org: SeededOrg): Promise<string> {
+  switch (param) {
+    case "orgId":
+      return org.organizationId;
+    case "userId":
+      // A member of its own, so a permitted removal does not take away one of the callers.
+      return (await addTestMember(db, org.organizationId, "operator", "target")).userId;
+    case "invitationId":
+      return org.invitationId;
+    default:
+      throw new Error(`the permission walk has no identifier for :${param}; add it in permission-walk.ts`);
+  }
+}
+
+/**
+ * Calls every organisation route as each role of the organisation, on its own data, and reports
+ * where the server's answer disagrees with the policy: a refused role that was let through, or
+ * an allowed role that was refused by the permission check.
+ */
+export async function findPermissionViolations(
+  app: App,
+  db: Database,
+  org: SeededOrg,
+  policy: Policy,
+): Promise<PermissionViolation[]> {
+  const violations: PermissionViolation[] = [];
+  for (const { route } of app.routeCatalog) {
+    if (!isAction(route.permission)) continue;
+    const action = route.permission;
+    let url = route.url;
+    for (const [, name] of route.url.matchAll(/:(\w+)/g)) {
+      url = url.replace(`:${name}`, await ownIdentifier(db, name ?? "", org));
+    }
+    // Roles that should be refused go first, so an allowed DELETE cannot remove the target before.
+    const roles = [...ASSIGNABLE_ROLES].sort((x, y) => Number(policy(x, action)) - Number(policy(y, action)));
+    for (const role of roles) {
+      const as = { ...org.members[role], ...(await freshSession(db, org.members[role].userId)) };
+      const response = await call(app, {
+        method: route.method,
+        url,
+        as,
+        ...(route.schema.body ? { body: route.example ?? {} } : {}),
+      });
+      const refused = response.statusCode === 403 && response.json().error?.code === "auth.forbidden";
+      const name = `${route.method} ${route.url}`;
+      if (policy(role, action) && refused)
+        violations.push({ route: name, role, problem: `refused ${action}` });
+      if (!policy(role, action) && !refused) {
+        violations.push({
+          route: name,
+          role,
+          problem: `allowed ${action} (answered ${response.statusCode})`,
+        });
+      }
+    }
+  }
+  return violations;
+}

@@ -1,0 +1,13 @@
+import { type Action, type AssignableRole, actionKind } from "@patchpilot/domain";
+
+/**
+ * The access policy in plain terms, kept apart from the matrix so that tests can hold the matrix
+ * and the server to it: everyone reads everything in their organisation; Auditors change nothing;
+ * Operators run the fleet but do not manage people or the organisation; Owners and Admins do all.
+ */
+export function WRITTEN_POLICY(role: AssignableRole, action: Action): boolean {
+  if (actionKind(action) === "read") return true;
+  if (role === "auditor") return false;
+  if (role === "operator") return !action.startsWith("users.") && !action.startsWith("organization.");
+  return true;
+}
