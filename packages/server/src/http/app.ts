@@ -128,6 +128,15 @@ export async function buildApp(deps: AppDeps, routes: RouteDefinition[]): Promis
       throw new AppError("request.invalid", { field, message: "Text may not contain NUL characters." });
     }
   });
+  // While shutting down, answers close their connection so that keep-alive clients let go and
+  // the server can stop as soon as the requests in flight are answered.
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
+  app.addHook("onSend", async (_request, reply) => {
+    if (closing) reply.header("connection", "close");
+  });
   app.setErrorHandler<FastifyError>((error, request, reply) => handleError(deps, error, request, reply));
   app.setNotFoundHandler((request, reply) => handleNotFound(request, reply));
 
