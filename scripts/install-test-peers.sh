@@ -8,6 +8,7 @@ set -euo pipefail
 PEERS=(
   ca-certificates
   openssl
+  postgresql-client
   testssl.sh
 )
 
