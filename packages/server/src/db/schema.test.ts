@@ -1,0 +1,34 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type TestDatabase, createTestDatabase } from "../testing/database.js";
+import { DECLARED_COLUMNS } from "../testing/declared-columns.js";
+import { readMigrations, unapplied } from "./migrate.js";
+
+let t: TestDatabase;
+beforeAll(async () => {
+  t = await createTestDatabase();
+});
+afterAll(() => t.drop());
+
+describe("schema", () => {
+  it("has exactly the tables and columns the row types declare", async () => {
+    const rows = await t.db.owner.query<{ table_name: string; column_name: string }>(
+      "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' ORDER BY 1, 2",
+    );
+    const actual: Record<string, string[]> = {};
+    for (const r of rows) (actual[r.table_name] ??= []).push(r.column_name);
+    const declared = Object.fromEntries(
+      Object.entries(DECLARED_COLUMNS).map(([table, cols]) => [table, Object.keys(cols).sort()]),
+    );
+    expect(actual).toEqual(declared);
+  });
+
+  it("records every migration with its checksum and refuses an edited one", async () => {
+    const applied = await t.db.owner.query<{ version: string; checksum: string }>("SELECT version, checksum FROM schema_migrations");
+    const files = await readMigrations();
+    expect(applied.map((m) => m.version).sort()).toEqual(files.map((m) => m.version));
+    const map = new Map(applied.map((m) => [m.version, m.checksum]));
+    expect(unapplied(files, map)).toEqual([]);
+    const edited = files.map((m, i) => (i === 0 ? { ...m, checksum: "0".repeat(64) } : m));
+    expect(() => unapplied(edited, map)).toThrow(/was changed after it was applied/);
+  });
+});

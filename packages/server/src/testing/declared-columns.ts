@@ -1,0 +1,87 @@
+import type { DB } from "../db/schema.js";
+
+type Columns<T> = { [K in keyof T]-?: true };
+
+/**
+ * Every column of every table as the row types declare them. The mapped type makes the compiler
+ * refuse a missing or extra column here; the schema test compares the lists with the migrated
+ * database, so the row types and the SQL cannot drift apart.
+ */
+export const DECLARED_COLUMNS: { [T in keyof DB]: Columns<DB[T]> } = {
+  organizations: { id: true, name: true, plan: true, created_at: true, updated_at: true },
+  users: {
+    id: true,
+    email: true,
+    name: true,
+    password_hash: true,
+    password_changed_at: true,
+    last_login_at: true,
+    created_at: true,
+    updated_at: true,
+  },
+  memberships: { organization_id: true, user_id: true, role: true, created_at: true, updated_at: true },
+  sessions: {
+    id: true,
+    user_id: true,
+    token_hash: true,
+    created_at: true,
+    last_seen_at: true,
+    idle_expires_at: true,
+    absolute_expires_at: true,
+    revoked_at: true,
+    ip: true,
+    user_agent: true,
+  },
+  invitations: {
+    id: true,
+    organization_id: true,
+    email: true,
+    role: true,
+    token_hash: true,
+    invited_by: true,
+    created_at: true,
+    expires_at: true,
+    accepted_at: true,
+    accepted_by: true,
+    revoked_at: true,
+  },
+  setup_tokens: { token_hash: true, created_at: true, expires_at: true, used_at: true },
+  rate_limit_buckets: { key: true, window_started_at: true, hits: true },
+  audit_chain_heads: { organization_id: true, chain: true, seq: true, prev_hash: true, head_hash: true },
+  audit_events: {
+    organization_id: true,
+    seq: true,
+    id: true,
+    occurred_at: true,
+    actor_type: true,
+    actor_id: true,
+    action: true,
+    target_type: true,
+    target_id: true,
+    result: true,
+    error_code: true,
+    ip: true,
+    user_agent: true,
+    request_id: true,
+    details: true,
+    prev_hash: true,
+    hash: true,
+  },
+  device_events: {
+    organization_id: true,
+    seq: true,
+    id: true,
+    occurred_at: true,
+    device_id: true,
+    actor_type: true,
+    actor_id: true,
+    event_type: true,
+    result: true,
+    error_code: true,
+    request_id: true,
+    details: true,
+    prev_hash: true,
+    hash: true,
+  },
+  schema_migrations: { version: true, checksum: true, applied_at: true },
+};
