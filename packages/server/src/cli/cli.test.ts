@@ -26,7 +26,8 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-describe("patchpilot CLI", () => {
+// Each command is a fresh Node process compiling TypeScript on the fly: allow minutes, not seconds.
+describe("patchpilot CLI", { timeout: 300_000 }, () => {
   it("documents every command with --help", async () => {
     for (const args of [
       [],

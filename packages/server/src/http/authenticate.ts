@@ -30,13 +30,15 @@ export async function authenticate(
   const orgParam = route.url.includes(":orgId") ? (params.orgId ?? "") : null;
   if (orgParam !== null && !UUID.test(orgParam)) throw new AppError("organization.not_found");
 
-  const session = token ? await findActiveSession(deps.db, token, orgParam) : null;
+  const found = token ? await findActiveSession(deps.db, token, orgParam) : null;
+  const csrfOk = !changing || (token !== undefined && csrfTokenMatches(token, headerValue(request, "x-csrf-token")));
   if (route.permission !== "public") {
-    if (!session || !token) throw new AppError("auth.required");
-    if (changing && !csrfTokenMatches(token, headerValue(request, "x-csrf-token"))) {
-      throw new AppError("auth.csrf_failed");
-    }
+    if (!found) throw new AppError("auth.required");
+    if (!csrfOk) throw new AppError("auth.csrf_failed");
   }
+  // A public route acts as the cookie's owner only when the request also proves it came from our
+  // own pages; otherwise it is served as anonymous.
+  const session = csrfOk ? found : null;
   const ctx: RequestContext = {
     ...client,
     actor: session ? { type: "user", id: session.user.id } : { type: "anonymous", id: null },

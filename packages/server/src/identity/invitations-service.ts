@@ -170,6 +170,9 @@ export async function acceptInvitation(
     .selectFrom("invitations")
     .select(["email"])
     .where("token_hash", "=", tokenHash)
+    .where("accepted_at", "is", null)
+    .where("revoked_at", "is", null)
+    .where("expires_at", ">", new Date())
     .executeTakeFirst();
   if (!invitation) throw new AppError("invitations.invalid_token", { field: "token" });
   const existing = await db.systemReader

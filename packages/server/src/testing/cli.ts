@@ -16,7 +16,7 @@ export function runCli(args: string[], env: Record<string, string>, stdin?: stri
     const child = execFile(
       process.execPath,
       ["--conditions=source", "--import", "tsx", CLI, ...args],
-      { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? "", ...env }, timeout: 60_000 },
+      { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? "", ...env }, timeout: 150_000 },
       (error, stdout, stderr) => {
         const code = error && typeof error.code === "number" ? error.code : error ? 1 : 0;
         resolve({ code, stdout, stderr });
