@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type TestDatabase, createTestDatabase } from "../testing/database.js";
+import { createTestDatabase, type TestDatabase } from "../testing/database.js";
 import { DECLARED_COLUMNS } from "../testing/declared-columns.js";
 import { readMigrations, unapplied } from "./migrate.js";
 
@@ -23,7 +23,9 @@ describe("schema", () => {
   });
 
   it("records every migration with its checksum and refuses an edited one", async () => {
-    const applied = await t.db.owner.query<{ version: string; checksum: string }>("SELECT version, checksum FROM schema_migrations");
+    const applied = await t.db.owner.query<{ version: string; checksum: string }>(
+      "SELECT version, checksum FROM schema_migrations",
+    );
     const files = await readMigrations();
     expect(applied.map((m) => m.version).sort()).toEqual(files.map((m) => m.version));
     const map = new Map(applied.map((m) => [m.version, m.checksum]));

@@ -13,7 +13,7 @@ import Fastify, {
 import type { Config } from "../config/config.js";
 import type { Database } from "../db/database.js";
 import { authenticate } from "./authenticate.js";
-import { handleError, handleNotFound } from "./error-handler.js";
+import { handleError, handleFrameworkError, handleNotFound } from "./error-handler.js";
 import { ErrorSchema } from "./error-schema.js";
 import { AppError } from "./errors.js";
 import { isStateChanging, type RegisteredRoute, type RequestContext, type RouteDefinition } from "./route.js";
@@ -69,12 +69,18 @@ export async function buildApp(deps: AppDeps, routes: RouteDefinition[]): Promis
     return503OnClosing: true,
     forceCloseConnections: "idle" as const,
     routerOptions: { maxParamLength: 200 },
+    // Requests the router itself refuses (over-long or badly encoded paths) get the same error
+    // shape and headers as every other answer, and echo nothing back.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
+      handleFrameworkError(error, request, reply),
   };
   const app = Fastify(options) as unknown as FastifyInstance;
   const catalog: RegisteredRoute[] = [];
   app.decorate("routeCatalog", catalog);
   app.decorateRequest("ctx", null as unknown as RequestContext);
   app.setValidatorCompiler(validatorCompiler);
+  // JSON only: a text/plain body is refused as an unsupported media type, not parsed as a string.
+  app.removeContentTypeParser("text/plain");
 
   // Every route declares who may call it; one that does not is refused at start.
   app.addHook("onRoute", (options) => {
@@ -123,7 +129,9 @@ export async function buildApp(deps: AppDeps, routes: RouteDefinition[]): Promis
     if (route) request.ctx = await authenticate(deps, request, route);
   });
   app.addHook("preValidation", async (request) => {
-    const field = findNulString(request.body) ?? findNulString(request.query);
+    const inBody = findNulString(request.body);
+    const inQuery = inBody === null ? findNulString(request.query) : null;
+    const field = inBody !== null ? `body${inBody}` : inQuery !== null ? `querystring${inQuery}` : null;
     if (field !== null) {
       throw new AppError("request.invalid", { field, message: "Text may not contain NUL characters." });
     }

@@ -31,7 +31,8 @@ export async function authenticate(
   if (orgParam !== null && !UUID.test(orgParam)) throw new AppError("organization.not_found");
 
   const found = token ? await findActiveSession(deps.db, token, orgParam) : null;
-  const csrfOk = !changing || (token !== undefined && csrfTokenMatches(token, headerValue(request, "x-csrf-token")));
+  const csrfOk =
+    !changing || (token !== undefined && csrfTokenMatches(token, headerValue(request, "x-csrf-token")));
   if (route.permission !== "public") {
     if (!found) throw new AppError("auth.required");
     if (!csrfOk) throw new AppError("auth.csrf_failed");

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import type { Database } from "../db/database.js";
 import { AuditMissingError } from "../db/unit-of-work.js";
+import { HSTS_HEADER_VALUE } from "../tls/server-options.js";
 import { AppError, type ErrorBody, type ErrorCode } from "./errors.js";
 import { isStateChanging } from "./route.js";
 
@@ -114,4 +115,16 @@ function send(reply: FastifyReply, request: FastifyRequest, error: AppError): Fa
 
 export function handleNotFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
   return send(reply, request, new AppError("route.not_found"));
+}
+
+export function handleFrameworkError(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
+  reply.header("x-request-id", request.id);
+  reply.header("cache-control", "no-store");
+  reply.header("strict-transport-security", HSTS_HEADER_VALUE);
+  const code = error.code === "FST_ERR_MAX_PARAM_LENGTH" ? "route.not_found" : "request.invalid";
+  return send(reply, request, new AppError(code, code === "request.invalid" ? { field: "path" } : {}));
 }

@@ -1,3 +1,4 @@
+import { sql } from "kysely";
 import Type from "typebox";
 import { AppError } from "./errors.js";
 
@@ -14,6 +15,15 @@ export const CursorQuery = {
 
 export function pageOf<T extends import("typebox").TSchema>(item: T) {
   return Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+}
+
+/**
+ * A timestamp column as text with the database's full microsecond precision, for cursors:
+ * a JavaScript Date keeps only milliseconds, and rows created within one millisecond would be
+ * skipped or repeated.
+ */
+export function preciseTimestamp(column: string) {
+  return sql<string>`to_char(${sql.ref(column)} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 }
 
 /** Cursors are opaque to clients: base64url JSON of the last row's sort key. */

@@ -3,6 +3,8 @@ import Type from "typebox";
 /** Shared request-field schemas: every string has a length limit. */
 export const Uuid = Type.String({ format: "uuid", maxLength: 36 });
 export const Email = Type.String({ format: "email", minLength: 3, maxLength: 254 });
+/** Signing in matches an existing address after trimming, so it need not look like one. */
+export const SignInEmail = Type.String({ minLength: 1, maxLength: 254 });
 export const PersonName = Type.String({ minLength: 1, maxLength: 200 });
 // Long enough for passphrases; the 72-byte bcrypt limit is checked with its own message.
 export const Password = Type.String({ minLength: 1, maxLength: 256 });

@@ -2,7 +2,7 @@ import Type from "typebox";
 import type { Database } from "../db/database.js";
 import { AppError } from "../http/errors.js";
 import { defineRoute, type RouteDefinition } from "../http/route.js";
-import { Email, NoContent, Password, PersonName, Uuid } from "../http/schemas.js";
+import { NoContent, Password, PersonName, SignInEmail, Uuid } from "../http/schemas.js";
 import {
   changePassword,
   describePerson,
@@ -46,7 +46,7 @@ export function accountRoutes(db: Database): RouteDefinition[] {
       tags: ["auth"],
       permission: "public",
       schema: {
-        body: Type.Object({ email: Email, password: Password }, { additionalProperties: false }),
+        body: Type.Object({ email: SignInEmail, password: Password }, { additionalProperties: false }),
         response: { 200: Me },
       },
       example: { email: "ada@example.com", password: "correct horse battery staple" },

@@ -1,9 +1,10 @@
 import { type AssignableRole, mayInvite } from "@patchpilot/domain";
 import { generateToken, hashToken, isWellFormedToken } from "@patchpilot/protocol";
+import { sql } from "kysely";
 import type { Database } from "../db/database.js";
 import type { AuditContext } from "../db/unit-of-work.js";
 import { AppError } from "../http/errors.js";
-import { decodeCursor, encodeCursor, type Page } from "../http/pagination.js";
+import { decodeCursor, encodeCursor, type Page, preciseTimestamp } from "../http/pagination.js";
 import type { RequestContext } from "../http/route.js";
 import { assertPasswordAcceptable, hashPassword } from "./passwords.js";
 import { normalizeEmail } from "./sign-in.js";
@@ -110,14 +111,15 @@ export async function listInvitations(
     let q = tx.db
       .selectFrom("invitations")
       .select(COLUMNS)
+      .select(preciseTimestamp("created_at").as("cursor_at"))
       .orderBy("created_at", "desc")
       .orderBy("id", "desc")
       .limit(query.limit + 1);
     if (after) {
       q = q.where((eb) =>
         eb.or([
-          eb("created_at", "<", new Date(after.at)),
-          eb.and([eb("created_at", "=", new Date(after.at)), eb("id", "<", after.id)]),
+          eb("created_at", "<", sql<Date>`${after.at}::timestamptz`),
+          eb.and([eb("created_at", "=", sql<Date>`${after.at}::timestamptz`), eb("id", "<", after.id)]),
         ]),
       );
     }
@@ -127,10 +129,7 @@ export async function listInvitations(
   const last = page.at(-1);
   return {
     items: page.map(view),
-    nextCursor:
-      rows.length > query.limit && last
-        ? encodeCursor({ at: last.created_at.toISOString(), id: last.id })
-        : null,
+    nextCursor: rows.length > query.limit && last ? encodeCursor({ at: last.cursor_at, id: last.id }) : null,
   };
 }
 

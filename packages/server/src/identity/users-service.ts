@@ -1,7 +1,8 @@
 import { type AssignableRole, mayChangeRole, mayRemoveMember, type Role } from "@patchpilot/domain";
+import { sql } from "kysely";
 import type { Database, OrganizationTransaction } from "../db/database.js";
 import { AppError } from "../http/errors.js";
-import { decodeCursor, encodeCursor, type Page } from "../http/pagination.js";
+import { decodeCursor, encodeCursor, type Page, preciseTimestamp } from "../http/pagination.js";
 import type { RequestContext } from "../http/route.js";
 
 export interface MemberView {
@@ -20,6 +21,7 @@ interface MemberRow {
   role: string;
   created_at: Date;
   last_login_at: Date | null;
+  cursor_at: string;
 }
 
 function view(row: MemberRow): MemberView {
@@ -37,7 +39,8 @@ function members(tx: OrganizationTransaction) {
   return tx.db
     .selectFrom("memberships as m")
     .innerJoin("users as u", "u.id", "m.user_id")
-    .select(["u.id", "u.email", "u.name", "m.role", "m.created_at", "u.last_login_at"]);
+    .select(["u.id", "u.email", "u.name", "m.role", "m.created_at", "u.last_login_at"])
+    .select(preciseTimestamp("m.created_at").as("cursor_at"));
 }
 
 export function scopeOf(ctx: RequestContext): { organizationId: string; role: Role } {
@@ -61,8 +64,11 @@ export async function listMembers(
     if (after) {
       q = q.where((eb) =>
         eb.or([
-          eb("m.created_at", ">", new Date(after.at)),
-          eb.and([eb("m.created_at", "=", new Date(after.at)), eb("m.user_id", ">", after.id)]),
+          eb("m.created_at", ">", sql<Date>`${after.at}::timestamptz`),
+          eb.and([
+            eb("m.created_at", "=", sql<Date>`${after.at}::timestamptz`),
+            eb("m.user_id", ">", after.id),
+          ]),
         ]),
       );
     }
@@ -72,10 +78,7 @@ export async function listMembers(
   const last = page.at(-1);
   return {
     items: page.map(view),
-    nextCursor:
-      rows.length > query.limit && last
-        ? encodeCursor({ at: last.created_at.toISOString(), id: last.id })
-        : null,
+    nextCursor: rows.length > query.limit && last ? encodeCursor({ at: last.cursor_at, id: last.id }) : null,
   };
 }
 
