@@ -2,6 +2,7 @@ import { isRole, permissionsOf, type Role } from "@patchpilot/domain";
 import type { Database } from "../db/database.js";
 import { AppError } from "../http/errors.js";
 import type { RequestContext } from "../http/route.js";
+import { replacePassword } from "./credentials.js";
 import { assertPasswordAcceptable, hashPassword, verifyPassword } from "./passwords.js";
 import { auditForPerson } from "./user-audit.js";
 
@@ -124,20 +125,7 @@ export async function changePassword(
   assertPasswordAcceptable(input.newPassword, "newPassword");
   const passwordHash = await hashPassword(input.newPassword);
   return db.system(ctx, async (tx) => {
-    const now = new Date();
-    await tx.db
-      .updateTable("users")
-      .set({ password_hash: passwordHash, password_changed_at: now, updated_at: now })
-      .where("id", "=", user.id)
-      .execute();
-    const revoked = await tx.db
-      .updateTable("sessions")
-      .set({ revoked_at: now })
-      .where("user_id", "=", user.id)
-      .where("id", "!=", session.id)
-      .where("revoked_at", "is", null)
-      .executeTakeFirst();
-    const revokedSessions = Number(revoked.numUpdatedRows);
+    const revokedSessions = await replacePassword(tx, user.id, passwordHash, session.id);
     await auditForPerson(tx, user.id, {
       action: "auth.password_changed",
       target: { type: "user", id: user.id },

@@ -3,6 +3,7 @@ import type { Database } from "../db/database.js";
 import type { AuditContext } from "../db/unit-of-work.js";
 import { AppError } from "../http/errors.js";
 import { createUser } from "../organizations/create-organization.js";
+import { replacePassword, revokeSessionsOf } from "./credentials.js";
 import { assertPasswordAcceptable, hashPassword } from "./passwords.js";
 import { normalizeEmail } from "./sign-in.js";
 import { auditForPerson } from "./user-audit.js";
@@ -84,18 +85,7 @@ export async function resetPassword(
   await db.system(context, async (tx) => {
     const user = await tx.db.selectFrom("users").select("id").where("email", "=", email).executeTakeFirst();
     if (!user) throw new Error("there is no account with that email address");
-    const now = new Date();
-    await tx.db
-      .updateTable("users")
-      .set({ password_hash: passwordHash, password_changed_at: now, updated_at: now })
-      .where("id", "=", user.id)
-      .execute();
-    await tx.db
-      .updateTable("sessions")
-      .set({ revoked_at: now })
-      .where("user_id", "=", user.id)
-      .where("revoked_at", "is", null)
-      .execute();
+    await replacePassword(tx, user.id, passwordHash, null);
     await auditForPerson(tx, user.id, {
       action: "auth.password_reset",
       target: { type: "user", id: user.id },
@@ -112,13 +102,7 @@ export async function revokeAllSessions(
   return db.system(context, async (tx) => {
     const user = await tx.db.selectFrom("users").select("id").where("email", "=", email).executeTakeFirst();
     if (!user) throw new Error("there is no account with that email address");
-    const result = await tx.db
-      .updateTable("sessions")
-      .set({ revoked_at: new Date() })
-      .where("user_id", "=", user.id)
-      .where("revoked_at", "is", null)
-      .executeTakeFirst();
-    const revoked = Number(result.numUpdatedRows);
+    const revoked = await revokeSessionsOf(tx, user.id);
     await auditForPerson(tx, user.id, {
       action: "auth.sessions_revoked",
       target: { type: "user", id: user.id },
