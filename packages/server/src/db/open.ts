@@ -4,6 +4,7 @@ import pg from "pg";
 import { Database } from "./database.js";
 import { migrate, type OwnerSql } from "./migrate.js";
 import { openPGlite, PGlitePool } from "./pglite-pool.js";
+import { preparedStatementPool } from "./prepared-pool.js";
 import type { DB } from "./schema.js";
 
 export interface OpenDatabaseOptions {
@@ -56,7 +57,7 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
     types: pgTypes(),
     options: "-c role=patchpilot_system",
   });
-  const kysely = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const kysely = new Kysely<DB>({ dialect: new PostgresDialect({ pool: preparedStatementPool(pool) }) });
   return new Database("postgres", kysely, owner, async () => {
     await ownerClient.end();
   });

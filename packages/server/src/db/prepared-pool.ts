@@ -1,0 +1,38 @@
+import { createHash } from "node:crypto";
+import type { PostgresPool, PostgresPoolClient, PostgresQueryResult } from "kysely";
+import type pg from "pg";
+
+/**
+ * Runs every query as a named prepared statement, so PostgreSQL parses and plans each distinct
+ * statement once per connection instead of on every request. With row-level security the plan
+ * is most of a short query's cost. The statements are the fixed shapes the query builder makes,
+ * so their number is bounded by the code, not by the data.
+ */
+export function preparedStatementPool(pool: pg.Pool): PostgresPool {
+  const names = new Map<string, string>();
+  const nameOf = (text: string): string => {
+    let name = names.get(text);
+    if (!name) {
+      name = `pp_${createHash("sha1").update(text).digest("base64url")}`;
+      names.set(text, name);
+    }
+    return name;
+  };
+  return {
+    async connect(): Promise<PostgresPoolClient> {
+      const client = await pool.connect();
+      return {
+        query: async <R>(text: string, values: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>> => {
+          const result = await client.query({ name: nameOf(text), text, values: [...values] });
+          return {
+            command: result.command as PostgresQueryResult<R>["command"],
+            rowCount: result.rowCount ?? 0,
+            rows: result.rows as R[],
+          };
+        },
+        release: () => client.release(),
+      } as PostgresPoolClient;
+    },
+    end: () => pool.end(),
+  };
+}
