@@ -23,7 +23,13 @@ export function preparedStatementPool(pool: pg.Pool): PostgresPool {
       const client = await pool.connect();
       return {
         query: async <R>(text: string, values: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>> => {
-          const result = await client.query({ name: nameOf(text), text, values: [...values] });
+          // pg writes each protocol message (bind, execute, sync) to the socket on its own;
+          // corking sends them in one write, which on loopback halves the system calls.
+          const stream = socketOf(client);
+          stream?.cork();
+          const pending = client.query({ name: nameOf(text), text, values: [...values] });
+          stream?.uncork();
+          const result = await pending;
           return {
             command: result.command as PostgresQueryResult<R>["command"],
             rowCount: result.rowCount ?? 0,
@@ -35,4 +41,15 @@ export function preparedStatementPool(pool: pg.Pool): PostgresPool {
     },
     end: () => pool.end(),
   };
+}
+
+/** The client's socket, when the driver exposes it (pg does, as connection.stream). */
+function socketOf(client: pg.PoolClient): { cork(): void; uncork(): void } | null {
+  const connection: unknown = Reflect.get(client, "connection");
+  const stream: unknown =
+    connection && typeof connection === "object" ? Reflect.get(connection, "stream") : null;
+  if (stream && typeof stream === "object" && "cork" in stream && "uncork" in stream) {
+    return stream as { cork(): void; uncork(): void };
+  }
+  return null;
 }
