@@ -692,8 +692,9 @@ async function main(): Promise<void> {
   await mkdir(docs, { recursive: true });
   const file = path.join(docs, "performance.md");
   const previous = await readFile(file, "utf8").catch(() => "");
-  const at = previous.indexOf(NOTES_MARKER);
-  const notes = at >= 0 ? previous.slice(at + NOTES_MARKER.length).replace(/^\n+/, "") : "";
+  // The marker on a line of its own; the header also names it, inside a sentence.
+  const at = previous.indexOf(`\n${NOTES_MARKER}\n`);
+  const notes = at >= 0 ? previous.slice(at + NOTES_MARKER.length + 2).replace(/^\n+/, "") : "";
   await writeFile(file, `${markdown(report)}\n${NOTES_MARKER}\n\n${notes}`);
   say(`Wrote ${path.relative(process.cwd(), file) || file}`);
 }
