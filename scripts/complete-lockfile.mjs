@@ -3,6 +3,7 @@
 // the Linux x64 ones, so `npm install` leaves the rest out of package-lock.json and `npm ci` then
 // refuses the lockfile as out of sync. Run after changing dependencies: npm run lock:complete
 import { readFileSync, writeFileSync } from "node:fs";
+
 const file = process.argv[2] ?? "package-lock.json";
 const lock = JSON.parse(readFileSync(file, "utf8"));
 const pkgs = lock.packages;
@@ -17,6 +18,8 @@ for (const [key, entry] of Object.entries(pkgs)) {
     added++;
   }
 }
-lock.packages = Object.fromEntries(Object.entries(pkgs).sort(([a], [b]) => (a === "" ? -1 : b === "" ? 1 : a.localeCompare(b))));
+lock.packages = Object.fromEntries(
+  Object.entries(pkgs).sort(([a], [b]) => (a === "" ? -1 : b === "" ? 1 : a.localeCompare(b))),
+);
 writeFileSync(file, `${JSON.stringify(lock, null, 2)}\n`);
 console.log(`added ${added} entries`);

@@ -15,7 +15,9 @@ describe("schema", () => {
       "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' ORDER BY 1, 2",
     );
     const actual: Record<string, string[]> = {};
-    for (const r of rows) (actual[r.table_name] ??= []).push(r.column_name);
+    for (const r of rows) {
+      actual[r.table_name] = [...(actual[r.table_name] ?? []), r.column_name];
+    }
     const declared = Object.fromEntries(
       Object.entries(DECLARED_COLUMNS).map(([table, cols]) => [table, Object.keys(cols).sort()]),
     );

@@ -30,7 +30,9 @@ export async function authenticate(
   const orgParam = route.url.includes(":orgId") ? (params.orgId ?? "") : null;
   if (orgParam !== null && !UUID.test(orgParam)) throw new AppError("organization.not_found");
 
-  const found = token ? await findActiveSession(deps.db, token, orgParam) : null;
+  // A public page or asset never acts as anyone, so it costs no session lookup.
+  const needsSession = route.permission !== "public" || changing;
+  const found = token && needsSession ? await findActiveSession(deps.db, token, orgParam) : null;
   const csrfOk =
     !changing || (token !== undefined && csrfTokenMatches(token, headerValue(request, "x-csrf-token")));
   if (route.permission !== "public") {
