@@ -12,7 +12,6 @@ export function securityTxt(config: Config, now = new Date()): string {
     `Expires: ${expires.toISOString()}`,
     "Preferred-Languages: en",
     `Canonical: ${new URL("/.well-known/security.txt", config.publicUrl).toString()}`,
-    "Policy: https://github.com/patchpilot/patchpilot/blob/main/SECURITY.md",
     "",
   ].join("\n");
 }
