@@ -3,11 +3,12 @@ import path from "node:path";
 import { createApp } from "./capabilities.js";
 import type { Config } from "./config/config.js";
 import type { Database } from "./db/database.js";
+import { pendingMigrations } from "./db/migrate.js";
 import { openDatabase } from "./db/open.js";
 import { assertIsolationEnforced } from "./db/tenant-isolation.js";
 import type { App } from "./http/app.js";
 import { issueSetupToken } from "./organizations/setup.js";
-import { ensureTlsMaterial } from "./tls/certificate-authority.js";
+import { ensureTlsMaterial, type TlsMaterial } from "./tls/certificate-authority.js";
 import { httpsServerOptions } from "./tls/server-options.js";
 
 export interface RunningServer {
@@ -33,24 +34,62 @@ export function openConfiguredDatabase(
 
 const WILDCARD_HOSTS = new Set(["0.0.0.0", "::", ""]);
 
+function tlsMaterialFor(config: Config): Promise<TlsMaterial> {
+  const hostnames = [config.publicUrl.hostname.replace(/^\[|\]$/g, "")];
+  if (!WILDCARD_HOSTS.has(config.host)) hostnames.push(config.host);
+  return ensureTlsMaterial({
+    tlsDir: path.join(config.dataDir, "tls"),
+    hostnames,
+    ...(config.tlsCertFile && config.tlsKeyFile
+      ? { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile }
+      : {}),
+  });
+}
+
+const STARTUP_CONTEXT = {
+  actor: { type: "system" as const, id: null },
+  requestId: null,
+  ip: null,
+  userAgent: null,
+};
+
 /**
- * Starts PatchPilot: data directory, database (migrated), the isolation check that refuses to
- * serve on an unsafe database role, TLS material, and the HTTPS listener.
+ * What the first process does once for a group of server processes: migrate, check isolation,
+ * make the TLS material and, while there is no organisation, a setup token.
  */
-export async function startServer(config: Config, logStream?: NodeJS.WritableStream): Promise<RunningServer> {
+export async function prepareServers(
+  config: Config,
+): Promise<{ caSpkiSha256: string | null; setupToken: string | null }> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const db = await openConfiguredDatabase(config);
   try {
     await assertIsolationEnforced(db.owner.query);
-    const hostnames = [config.publicUrl.hostname.replace(/^\[|\]$/g, "")];
-    if (!WILDCARD_HOSTS.has(config.host)) hostnames.push(config.host);
-    const tls = await ensureTlsMaterial({
-      tlsDir: path.join(config.dataDir, "tls"),
-      hostnames,
-      ...(config.tlsCertFile && config.tlsKeyFile
-        ? { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile }
-        : {}),
-    });
+    const tls = await tlsMaterialFor(config);
+    return { caSpkiSha256: tls.caSpkiSha256, setupToken: await issueSetupToken(db, STARTUP_CONTEXT) };
+  } finally {
+    await db.close();
+  }
+}
+
+/**
+ * Starts PatchPilot: data directory, database (migrated), the isolation check that refuses to
+ * serve on an unsafe database role, TLS material, and the HTTPS listener. A `worker` is one of
+ * several processes sharing the port after `prepareServers` ran: it migrates nothing (it refuses
+ * a schema that is not current) and issues no setup token.
+ */
+export async function startServer(
+  config: Config,
+  logStream?: NodeJS.WritableStream,
+  role: "single" | "worker" = "single",
+): Promise<RunningServer> {
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const db = await openConfiguredDatabase(config, { migrate: role === "single" });
+  try {
+    if (role === "worker" && (await pendingMigrations(db.owner)).length > 0) {
+      throw new Error("the database schema is not current; the first process applies migrations");
+    }
+    await assertIsolationEnforced(db.owner.query);
+    const tls = await tlsMaterialFor(config);
     const app = await createApp({
       db,
       config,
@@ -60,21 +99,13 @@ export async function startServer(config: Config, logStream?: NodeJS.WritableStr
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === "object" && address ? address.port : config.port;
-    const base = new URL(config.publicUrl);
-    if (config.port === 0 || base.port === "") base.port = String(port);
-    const setupToken = await issueSetupToken(db, {
-      actor: { type: "system", id: null },
-      requestId: null,
-      ip: null,
-      userAgent: null,
-    });
+    const setupToken = role === "single" ? await issueSetupToken(db, STARTUP_CONTEXT) : null;
     return {
       app,
       db,
-      url: base.origin,
+      url: publicOrigin(config, port),
       caSpkiSha256: tls.caSpkiSha256,
-      // In the fragment, so the token is never sent to the server in a URL or written to a log.
-      setupUrl: setupToken ? `${base.origin}/setup#${setupToken}` : null,
+      setupUrl: setupToken ? setupLink(config, port, setupToken) : null,
       stop: async () => {
         await app.close();
         await db.close();
@@ -84,4 +115,15 @@ export async function startServer(config: Config, logStream?: NodeJS.WritableStr
     await db.close();
     throw error;
   }
+}
+
+export function publicOrigin(config: Config, port: number): string {
+  const base = new URL(config.publicUrl);
+  if (config.port === 0 || base.port === "") base.port = String(port);
+  return base.origin;
+}
+
+/** In the fragment, so the token is never sent to the server in a URL or written to a log. */
+export function setupLink(config: Config, port: number, token: string): string {
+  return `${publicOrigin(config, port)}/setup#${token}`;
 }

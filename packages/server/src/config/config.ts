@@ -17,6 +17,8 @@ export interface Config {
   readonly securityContact: string;
   /** Largest request body accepted, in bytes. */
   readonly bodyLimit: number;
+  /** Server processes sharing the port (PostgreSQL only: the embedded database is in-process). */
+  readonly workers: number;
 }
 
 export class ConfigError extends Error {
@@ -81,7 +83,15 @@ export function loadConfig(processEnv: Env = process.env, cwd = process.cwd()): 
     throw new ConfigError(`PATCHPILOT_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`);
   }
 
+  const workers = integer(env, "PATCHPILOT_WORKERS", 1, 1, 64);
+  if (workers > 1 && !env.DATABASE_URL) {
+    throw new ConfigError(
+      "PATCHPILOT_WORKERS above 1 needs DATABASE_URL: the embedded database lives inside one process",
+    );
+  }
+
   return Object.freeze({
+    workers,
     dataDir: path.resolve(cwd, env.PATCHPILOT_DATA_DIR || "data"),
     host,
     port,
