@@ -17,10 +17,12 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { loadConfig } from "../config/config.js";
 import type { Database } from "../db/database.js";
+import { openDatabase } from "../db/open.js";
 import { SESSION_COOKIE } from "../identity/sessions.js";
 import { startServer } from "../server.js";
 import type { LoadJob, LoadReply, LoadRequest, LoadResult } from "./load.js";
 import { auditWrites, type BenchOrg, currentRoles, seedOrganization, type WriteAudit } from "./seed.js";
+import { ServerProcess } from "./server-process.js";
 
 const CONNECTIONS = 32;
 const WARMUP_SECONDS = 2;
@@ -53,14 +55,16 @@ process.once("SIGINT", () => {
   void Promise.allSettled([...cleanups].map((cleanup) => cleanup())).finally(() => process.exit(130));
 });
 
-type DatabaseKind = "PGlite" | "PostgreSQL";
+/** Where the server runs: in the bench process, or as `patchpilot serve` with two worker processes. */
+type DatabaseKind = "PGlite" | "PostgreSQL" | "PostgreSQL, 2 processes";
 type ScenarioName = "read" | "write";
 
 /** Where the machine's CPU went during a run, in percent of one core (the machine has nproc × 100). */
 interface CpuShare {
   server: number;
-  /** How much of the run the server's event loop was busy (100 = saturated), in percent. */
-  eventLoop: number;
+  /** How much of the run the server's event loop was busy (100 = saturated), in percent; null when
+   * the server runs in other processes. */
+  eventLoop: number | null;
   loadGenerator: number;
   /** The bench database's PostgreSQL processes (null on PGlite, or where /proc cannot be read). */
   postgres: number | null;
@@ -234,20 +238,25 @@ async function measure(
   load: LoadProcess,
   job: LoadJob,
   postgresDatabase: string | null,
+  serverProcess: ServerProcess | null,
 ): Promise<{ result: LoadResult; cpu: CpuShare }> {
   const postgresCpu = async () => (postgresDatabase ? postgresCpuMs(postgresDatabase) : null);
+  const serverCpu = async () => {
+    if (serverProcess) return serverProcess.cpuMs();
+    const usage = process.cpuUsage();
+    return (usage.user + usage.system) / 1000;
+  };
   const postgresBefore = await postgresCpu();
   const machineBefore = machineTimes();
-  const serverBefore = process.cpuUsage();
+  const serverBefore = await serverCpu();
   const loopBefore = performance.eventLoopUtilization();
   const started = performance.now();
   const result = await load.run(job);
   const wallMs = performance.now() - started;
-  const server = process.cpuUsage(serverBefore);
+  const serverMs = (await serverCpu()) - serverBefore;
   const loop = performance.eventLoopUtilization(loopBefore);
   const machineAfter = machineTimes();
   const postgresAfter = await postgresCpu();
-  const serverMs = (server.user + server.system) / 1000;
   const postgresMs =
     postgresBefore !== null && postgresAfter !== null ? Math.max(0, postgresAfter - postgresBefore) : null;
   const busyMs = machineAfter.busy - machineBefore.busy;
@@ -256,7 +265,7 @@ async function measure(
     result,
     cpu: {
       server: percent(serverMs),
-      eventLoop: 100 * loop.utilization,
+      eventLoop: serverProcess ? null : 100 * loop.utilization,
       loadGenerator: percent(result.cpuMs),
       postgres: postgresMs === null ? null : percent(postgresMs),
       other: percent(Math.max(0, busyMs - serverMs - result.cpuMs - (postgresMs ?? 0))),
@@ -265,19 +274,27 @@ async function measure(
   };
 }
 
+function loopText(value: number | null): string {
+  return value === null ? "n/a" : `${value.toFixed(0)} %`;
+}
+
 function percentText(value: number | null): string {
   return value === null ? "n/a" : value.toFixed(0);
 }
 
 function cpuText(cpu: CpuShare): string {
   return (
-    `CPU (% of one core): server ${cpu.server.toFixed(0)} (event loop busy ${cpu.eventLoop.toFixed(0)} %), ` +
+    `CPU (% of one core): server ${cpu.server.toFixed(0)} (event loop busy ${loopText(cpu.eventLoop)}), ` +
     `load generator ${cpu.loadGenerator.toFixed(0)}, ` +
     `postgres processes ${percentText(cpu.postgres)}, other ${cpu.other.toFixed(0)}, idle ${cpu.idle.toFixed(0)}`
   );
 }
 
-async function benchDatabase(database: DatabaseKind, databaseUrl: string | null): Promise<DatabaseRun> {
+async function benchDatabase(
+  database: DatabaseKind,
+  databaseUrl: string | null,
+  workers = 1,
+): Promise<DatabaseRun> {
   const loadAverage = os.loadavg()[0] ?? 0;
   if (loadAverage > 1) {
     say(
@@ -296,7 +313,31 @@ async function benchDatabase(database: DatabaseKind, databaseUrl: string | null)
       PATCHPILOT_DATABASE_POOL_SIZE: process.env.PATCHPILOT_DATABASE_POOL_SIZE,
       DATABASE_URL: databaseUrl ?? undefined,
     });
-    const server = await startServer(config, serverLog);
+    // With worker processes the server is `patchpilot serve` in its own process tree, and the
+    // bench reaches the database through a handle of its own for seeding and checking.
+    const spawned =
+      workers > 1
+        ? await ServerProcess.start({
+            PATCHPILOT_DATA_DIR: dataDir,
+            PATCHPILOT_PORT: "0",
+            PATCHPILOT_LOG_LEVEL: "warn",
+            PATCHPILOT_WORKERS: String(workers),
+            DATABASE_URL: databaseUrl ?? "",
+            ...(process.env.PATCHPILOT_DATABASE_POOL_SIZE
+              ? { PATCHPILOT_DATABASE_POOL_SIZE: process.env.PATCHPILOT_DATABASE_POOL_SIZE }
+              : {}),
+          })
+        : null;
+    const server = spawned
+      ? {
+          url: spawned.url,
+          db: await openDatabase({ databaseUrl, pgliteDir: null, poolSize: 4, migrate: false }),
+          async stop() {
+            await spawned.stop();
+            await this.db.close();
+          },
+        }
+      : await startServer(config, serverLog);
     const load = new LoadProcess();
     try {
       const org = await seedOrganization(server.db, MEMBERS);
@@ -311,13 +352,16 @@ async function benchDatabase(database: DatabaseKind, databaseUrl: string | null)
         origin: origin.origin,
         caPem,
         postgresDatabase: databaseUrl ? decodeURIComponent(new URL(databaseUrl).pathname.slice(1)) : null,
+        serverProcess: spawned,
       });
       await sleep(SETTLE_MS);
       const writeAudit = await auditWrites(server.db, org.organizationId);
       return {
         database,
         loadAverage,
-        poolSize: databaseUrl ? String(config.databasePoolSize) : "n/a (one in-process connection)",
+        poolSize: databaseUrl
+          ? `${config.databasePoolSize}${workers > 1 ? ` per process, ${workers} processes` : ""}`
+          : "n/a (one in-process connection)",
         measurements,
         writeAudit,
         serverLog,
@@ -341,8 +385,9 @@ async function runScenarios(setup: {
   caPem: string;
   /** The scratch database's name, to account for its PostgreSQL processes' CPU. */
   postgresDatabase: string | null;
+  serverProcess: ServerProcess | null;
 }): Promise<Measurement[]> {
-  const { database, db, load, org, origin, caPem, postgresDatabase } = setup;
+  const { database, db, load, org, origin, caPem, postgresDatabase, serverProcess } = setup;
   const cookie = `${SESSION_COOKIE}=${org.owner.token}`;
   const base = { origin, caPem, connections: CONNECTIONS };
   const measurements: Measurement[] = [];
@@ -356,7 +401,7 @@ async function runScenarios(setup: {
   say(`${database}: read warm-up (${WARMUP_SECONDS} s)`);
   const readWarmup = await load.run(readJob(WARMUP_SECONDS));
   say(`${database}: read (${DURATION_SECONDS} s)`);
-  const read = await measure(load, readJob(DURATION_SECONDS), postgresDatabase);
+  const read = await measure(load, readJob(DURATION_SECONDS), postgresDatabase, serverProcess);
   say(`  ${brief(read.result)}\n  ${cpuText(read.cpu)}`);
   measurements.push({ database, scenario: "read", warmup: readWarmup, ...read });
 
@@ -377,7 +422,7 @@ async function runScenarios(setup: {
   say(`${database}: write warm-up (${WARMUP_SECONDS} s)`);
   const writeWarmup = await load.run(await writeJob(WARMUP_SECONDS));
   say(`${database}: write (${DURATION_SECONDS} s)`);
-  const write = await measure(load, await writeJob(DURATION_SECONDS), postgresDatabase);
+  const write = await measure(load, await writeJob(DURATION_SECONDS), postgresDatabase, serverProcess);
   say(`  ${brief(write.result)}\n  ${cpuText(write.cpu)}`);
   measurements.push({ database, scenario: "write", warmup: writeWarmup, ...write });
   return measurements;
@@ -447,7 +492,7 @@ interface Verdict {
 }
 
 function verdict(m: Measurement): Verdict | null {
-  if (m.database !== "PostgreSQL") return null;
+  if (m.database === "PGlite") return null;
   const want = TARGETS[m.scenario];
   const r = m.result;
   const misses: string[] = [];
@@ -576,7 +621,7 @@ function markdown(report: Report): string {
     "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...rows.map(
       (m) =>
-        `| ${m.database} | ${m.scenario} | ${m.cpu.server.toFixed(0)} | ${m.cpu.eventLoop.toFixed(0)} % | ` +
+        `| ${m.database} | ${m.scenario} | ${m.cpu.server.toFixed(0)} | ${loopText(m.cpu.eventLoop)} | ` +
         `${m.cpu.loadGenerator.toFixed(0)} | ` +
         `${percentText(m.cpu.postgres)} | ${m.cpu.other.toFixed(0)} | ${m.cpu.idle.toFixed(0)} |`,
     ),
@@ -589,9 +634,9 @@ function markdown(report: Report): string {
   for (const s of report.skipped) out.push(`**${s.database} was skipped:** ${s.reason}`, "");
 
   out.push("## Targets (PostgreSQL, 32 connections)", "");
-  const pgRows = rows.filter((m) => m.database === "PostgreSQL");
+  const pgRows = rows.filter((m) => m.database !== "PGlite");
   if (pgRows.length === 0) out.push("- Not measured: PostgreSQL was skipped.");
-  for (const m of pgRows) out.push(`- ${m.scenario}: ${verdict(m)?.text ?? ""}`);
+  for (const m of pgRows) out.push(`- ${m.database}, ${m.scenario}: ${verdict(m)?.text ?? ""}`);
   if (pgRows.length > 0) {
     const missed = pgRows.filter((m) => !verdict(m)?.met).length;
     out.push(
@@ -659,6 +704,13 @@ async function main(): Promise<void> {
       runs.push(await benchDatabase("PostgreSQL", scratch.url));
     } finally {
       await scratch.drop();
+    }
+    // The same again with two server processes on the one port, as PATCHPILOT_WORKERS=2 runs it.
+    const second = await createScratchDatabase(postgresServer);
+    try {
+      runs.push(await benchDatabase("PostgreSQL, 2 processes", second.url, 2));
+    } finally {
+      await second.drop();
     }
   }
 
