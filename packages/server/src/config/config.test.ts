@@ -50,6 +50,8 @@ describe("configuration", () => {
     );
     expect(() => loadConfig({ PATCHPILOT_TLS_CERT_FILE: "/a.crt" })).toThrow(/set both/);
     expect(() => loadConfig({ PATCHPILOT_LOG_LEVEL: "loud" })).toThrow(ConfigError);
+    expect(() => loadConfig({ PATCHPILOT_WORKERS: "2" })).toThrow(/needs DATABASE_URL/);
+    expect(loadConfig({ PATCHPILOT_WORKERS: "2", DATABASE_URL: "postgres://db/pp" }).workers).toBe(2);
   });
 
   it("reads an EnvironmentFile only when nobody else can read it", async () => {
