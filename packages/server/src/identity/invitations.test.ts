@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { generateToken, hashToken } from "@patchpilot/protocol";
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type { ErrorBody } from "../http/errors.js";
 import {
   addTestMember,
   call,
@@ -14,10 +15,6 @@ import {
 } from "../testing/app.js";
 import { SYSTEM_CONTEXT } from "../testing/database.js";
 import { SESSION_COOKIE } from "./sessions.js";
-
-interface ErrorBody {
-  error: { code: string; message: string; requestId: string; field?: string };
-}
 
 interface Invitation {
   id: string;

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { generateToken } from "@patchpilot/protocol";
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ErrorBody } from "../http/errors.js";
 import {
   addTestMember,
   call,
@@ -14,10 +15,6 @@ import {
   type TestPerson,
 } from "../testing/app.js";
 import { csrfTokenFor, SESSION_COOKIE, SESSION_IDLE_MS } from "./sessions.js";
-
-interface ErrorBody {
-  error: { code: string; message: string; requestId: string; field?: string };
-}
 
 interface SessionItem {
   id: string;

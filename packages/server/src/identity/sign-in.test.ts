@@ -6,14 +6,11 @@ import { PLATFORM_ORGANIZATION_ID } from "../audit/chain.js";
 import { createApp } from "../capabilities.js";
 import { loadConfig } from "../config/config.js";
 import type { App } from "../http/app.js";
+import type { ErrorBody } from "../http/errors.js";
 import { addTestMember, createTestOrg, startTestApp, TEST_PASSWORD, type TestApp } from "../testing/app.js";
 import { SYSTEM_CONTEXT } from "../testing/database.js";
 import { ipKey } from "./rate-limit.js";
 import { csrfTokenFor, SESSION_COOKIE } from "./sessions.js";
-
-interface ErrorBody {
-  error: { code: string; message: string; requestId: string; field?: string };
-}
 
 interface MeBody {
   user: { id: string; email: string; name: string };

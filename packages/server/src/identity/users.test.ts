@@ -1,6 +1,7 @@
 import type { AssignableRole } from "@patchpilot/domain";
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ErrorBody } from "../http/errors.js";
 import {
   addTestMember,
   call,
@@ -11,10 +12,6 @@ import {
   type TestPerson,
 } from "../testing/app.js";
 import { SYSTEM_CONTEXT } from "../testing/database.js";
-
-interface ErrorBody {
-  error: { code: string; message: string; requestId: string; field?: string };
-}
 
 interface Member {
   id: string;

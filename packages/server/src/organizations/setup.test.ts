@@ -3,14 +3,11 @@ import { generateToken } from "@patchpilot/protocol";
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PLATFORM_ORGANIZATION_ID } from "../audit/chain.js";
+import type { ErrorBody } from "../http/errors.js";
 import { csrfTokenFor, SESSION_COOKIE } from "../identity/sessions.js";
 import { startTestApp, type TestApp } from "../testing/app.js";
 import { SYSTEM_CONTEXT } from "../testing/database.js";
 import { issueSetupToken } from "./setup.js";
-
-interface ErrorBody {
-  error: { code: string; message: string; requestId: string; field?: string };
-}
 
 interface SetupAnswer {
   organizationId: string;
