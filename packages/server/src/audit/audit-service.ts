@@ -1,8 +1,7 @@
 import type { Database } from "../db/database.js";
 import { AppError } from "../http/errors.js";
 import type { Page } from "../http/pagination.js";
-import type { RequestContext } from "../http/route.js";
-import { scopeOf } from "../identity/users-service.js";
+import { type RequestContext, scopeOf } from "../http/route.js";
 import { type ChainReport, verifyChain } from "./verify.js";
 
 export interface AuditEventView {

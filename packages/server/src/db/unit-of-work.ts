@@ -116,39 +116,59 @@ export class AuditQueue {
   }
 }
 
-async function insertAudit(trx: Transaction<DB>, e: AuditEventContent): Promise<number> {
-  const digest = auditContentDigest(e);
+/**
+ * Appends one row to an organisation's chain in a single statement: the head row is advanced
+ * (taking its lock, which orders concurrent writers) and its new hash becomes the row's hash.
+ */
+async function appendToChain(
+  trx: Transaction<DB>,
+  chain: "audit" | "device",
+  organizationId: string,
+  contentDigest: Buffer,
+  columns: Record<string, unknown>,
+): Promise<number> {
+  const names = Object.keys(columns);
+  const table = chain === "audit" ? "audit_events" : "device_events";
   const result = await sql`
     WITH head AS (
       UPDATE audit_chain_heads
          SET seq = seq + 1, prev_hash = head_hash,
-             head_hash = sha256(head_hash || int8send(seq + 1) || ${digest})
-       WHERE organization_id = ${e.organizationId} AND chain = 'audit'
+             head_hash = sha256(head_hash || int8send(seq + 1) || ${contentDigest})
+       WHERE organization_id = ${organizationId} AND chain = ${chain}
        RETURNING organization_id, seq, prev_hash, head_hash)
-    INSERT INTO audit_events (organization_id, seq, occurred_at, actor_type, actor_id, action,
-                              target_type, target_id, result, error_code, ip, user_agent, request_id,
-                              details, prev_hash, hash)
-    SELECT organization_id, seq, ${e.occurredAt}, ${e.actorType}, ${e.actorId}, ${e.action},
-           ${e.targetType}, ${e.targetId}, ${e.result}, ${e.errorCode}, ${e.ip}, ${e.userAgent},
-           ${e.requestId}, ${JSON.stringify(e.details)}::jsonb, prev_hash, head_hash
+    INSERT INTO ${sql.table(table)} (organization_id, seq, ${sql.join(names.map((n) => sql.ref(n)))}, prev_hash, hash)
+    SELECT organization_id, seq, ${sql.join(names.map((n) => columns[n]))}, prev_hash, head_hash
       FROM head`.execute(trx);
   return Number(result.numAffectedRows ?? 0n);
 }
 
-async function insertDevice(trx: Transaction<DB>, e: DeviceEventContent): Promise<number> {
-  const digest = deviceContentDigest(e);
-  const result = await sql`
-    WITH head AS (
-      UPDATE audit_chain_heads
-         SET seq = seq + 1, prev_hash = head_hash,
-             head_hash = sha256(head_hash || int8send(seq + 1) || ${digest})
-       WHERE organization_id = ${e.organizationId} AND chain = 'device'
-       RETURNING organization_id, seq, prev_hash, head_hash)
-    INSERT INTO device_events (organization_id, seq, occurred_at, device_id, actor_type, actor_id,
-                               event_type, result, error_code, request_id, details, prev_hash, hash)
-    SELECT organization_id, seq, ${e.occurredAt}, ${e.deviceId}, ${e.actorType}, ${e.actorId},
-           ${e.eventType}, ${e.result}, ${e.errorCode}, ${e.requestId},
-           ${JSON.stringify(e.details)}::jsonb, prev_hash, head_hash
-      FROM head`.execute(trx);
-  return Number(result.numAffectedRows ?? 0n);
+function insertAudit(trx: Transaction<DB>, e: AuditEventContent): Promise<number> {
+  return appendToChain(trx, "audit", e.organizationId, auditContentDigest(e), {
+    occurred_at: e.occurredAt,
+    actor_type: e.actorType,
+    actor_id: e.actorId,
+    action: e.action,
+    target_type: e.targetType,
+    target_id: e.targetId,
+    result: e.result,
+    error_code: e.errorCode,
+    ip: e.ip,
+    user_agent: e.userAgent,
+    request_id: e.requestId,
+    details: sql`${JSON.stringify(e.details)}::jsonb`,
+  });
+}
+
+function insertDevice(trx: Transaction<DB>, e: DeviceEventContent): Promise<number> {
+  return appendToChain(trx, "device", e.organizationId, deviceContentDigest(e), {
+    occurred_at: e.occurredAt,
+    device_id: e.deviceId,
+    actor_type: e.actorType,
+    actor_id: e.actorId,
+    event_type: e.eventType,
+    result: e.result,
+    error_code: e.errorCode,
+    request_id: e.requestId,
+    details: sql`${JSON.stringify(e.details)}::jsonb`,
+  });
 }

@@ -12,6 +12,7 @@ import Fastify, {
 } from "fastify";
 import type { Config } from "../config/config.js";
 import type { Database } from "../db/database.js";
+import { HSTS_MAX_AGE_SECONDS } from "../tls/server-options.js";
 import { authenticate } from "./authenticate.js";
 import { handleError, handleFrameworkError, handleNotFound } from "./error-handler.js";
 import { ErrorSchema } from "./error-schema.js";
@@ -42,9 +43,6 @@ export interface AppDeps {
 }
 
 export type App = FastifyInstance;
-
-// One year; browsers then refuse plain HTTP to this host.
-const HSTS_MAX_AGE_SECONDS = 31_536_000;
 
 const REDACTED_PATHS = [
   "req.headers.cookie",

@@ -71,3 +71,9 @@ export interface RegisteredRoute {
   url: string;
   route: RouteDefinition;
 }
+
+/** The organisation and role of an organisation route, which authentication has already checked. */
+export function scopeOf(ctx: RequestContext): { organizationId: string; role: Role } {
+  if (!ctx.organizationId || !ctx.role) throw new Error("organisation route without organisation context");
+  return { organizationId: ctx.organizationId, role: ctx.role };
+}

@@ -5,10 +5,9 @@ import type { Database } from "../db/database.js";
 import type { AuditContext } from "../db/unit-of-work.js";
 import { AppError } from "../http/errors.js";
 import { decodeCursor, encodeCursor, type Page, preciseTimestamp } from "../http/pagination.js";
-import type { RequestContext } from "../http/route.js";
+import { type RequestContext, scopeOf } from "../http/route.js";
 import { assertPasswordAcceptable, hashPassword } from "./passwords.js";
 import { normalizeEmail } from "./sign-in.js";
-import { scopeOf } from "./users-service.js";
 
 const INVITATION_TTL_MS = 7 * 24 * 3600 * 1000;
 

@@ -3,7 +3,7 @@ import { sql } from "kysely";
 import type { Database, OrganizationTransaction } from "../db/database.js";
 import { AppError } from "../http/errors.js";
 import { decodeCursor, encodeCursor, type Page, preciseTimestamp } from "../http/pagination.js";
-import type { RequestContext } from "../http/route.js";
+import { type RequestContext, scopeOf } from "../http/route.js";
 
 export interface MemberView {
   id: string;
@@ -41,11 +41,6 @@ function members(tx: OrganizationTransaction) {
     .innerJoin("users as u", "u.id", "m.user_id")
     .select(["u.id", "u.email", "u.name", "m.role", "m.created_at", "u.last_login_at"])
     .select(preciseTimestamp("m.created_at").as("cursor_at"));
-}
-
-export function scopeOf(ctx: RequestContext): { organizationId: string; role: Role } {
-  if (!ctx.organizationId || !ctx.role) throw new Error("organisation route without organisation context");
-  return { organizationId: ctx.organizationId, role: ctx.role };
 }
 
 export async function listMembers(

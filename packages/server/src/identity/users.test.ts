@@ -12,15 +12,9 @@ import {
   type TestPerson,
 } from "../testing/app.js";
 import { SYSTEM_CONTEXT } from "../testing/database.js";
+import type { MemberView } from "./users-service.js";
 
-interface Member {
-  id: string;
-  email: string;
-  name: string;
-  role: string;
-  joinedAt: string;
-  lastLoginAt: string | null;
-}
+type Member = MemberView;
 
 interface MemberPage {
   items: Member[];

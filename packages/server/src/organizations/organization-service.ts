@@ -1,7 +1,6 @@
 import type { Database } from "../db/database.js";
 import { AppError } from "../http/errors.js";
-import type { RequestContext } from "../http/route.js";
-import { scopeOf } from "../identity/users-service.js";
+import { type RequestContext, scopeOf } from "../http/route.js";
 
 export interface OrganizationView {
   id: string;

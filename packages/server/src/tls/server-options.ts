@@ -2,7 +2,8 @@ import type { ServerOptions } from "node:https";
 import type { TlsMaterial } from "./certificate-authority.js";
 
 /** Sent on every HTTPS response; a year is the minimum the HSTS preload list accepts. */
-export const HSTS_HEADER_VALUE = "max-age=31536000";
+export const HSTS_MAX_AGE_SECONDS = 31_536_000;
+export const HSTS_HEADER_VALUE = `max-age=${HSTS_MAX_AGE_SECONDS}`;
 
 // Node splits this string: TLS_* names become the TLS 1.3 suites, the rest the TLS 1.2 list. Omitting the
 // TLS_* names would switch TLS 1.3 off entirely, so OpenSSL's default 1.3 suites are spelled out.
