@@ -9,6 +9,7 @@ PEERS=(
   ca-certificates
   openssl
   postgresql-client
+  rpm
   testssl.sh
 )
 

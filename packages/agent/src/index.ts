@@ -1,1 +1,5 @@
-export const AGENT_VERSION = "0.1.0";
+export { collectFacts, collectInventory } from "./collectors/index.js";
+export { runAgent } from "./run/agent-loop.js";
+export { enroll } from "./run/enroll.js";
+export { AgentState, defaultStateDir } from "./state/agent-state.js";
+export { AGENT_VERSION } from "./version.js";

@@ -14,6 +14,12 @@ export const ACTIONS = {
   "users.remove": "write",
   "audit.read": "read",
   "device_events.read": "read",
+  "enrollment_tokens.read": "read",
+  "enrollment_tokens.manage": "write",
+  "devices.read": "read",
+  "devices.update": "write",
+  "devices.revoke": "write",
+  "device_groups.manage": "write",
 } as const satisfies Record<string, "read" | "write">;
 
 export type Action = keyof typeof ACTIONS;
@@ -22,12 +28,15 @@ export type ActionKind = (typeof ACTIONS)[Action];
 const ALL_ACTIONS = Object.keys(ACTIONS) as Action[];
 const READ_ACTIONS = ALL_ACTIONS.filter((action) => ACTIONS[action] === "read");
 
+/** What Operators may change: they run the fleet, but do not manage people or who may enrol. */
+const OPERATOR_WRITES: readonly Action[] = ["devices.update", "devices.revoke", "device_groups.manage"];
+
 /** The one permission matrix: role → actions it may perform inside its organisation. */
 export const PERMISSION_MATRIX: Readonly<Record<Role, ReadonlySet<Action>>> = Object.freeze({
   owner: new Set(ALL_ACTIONS),
   admin: new Set(ALL_ACTIONS),
   msp_tenant_admin: new Set(ALL_ACTIONS),
-  operator: new Set<Action>([...READ_ACTIONS]),
+  operator: new Set<Action>([...READ_ACTIONS, ...OPERATOR_WRITES]),
   auditor: new Set<Action>(READ_ACTIONS),
 });
 

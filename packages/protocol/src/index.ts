@@ -1,1 +1,4 @@
+export * from "./agent-api.js";
+export * from "./facts.js";
+export * from "./inventory.js";
 export * from "./tokens.js";

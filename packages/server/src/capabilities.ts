@@ -2,6 +2,7 @@ import type { ServerOptions } from "node:https";
 import { auditRoutes } from "./audit/routes.js";
 import type { Config } from "./config/config.js";
 import type { Database } from "./db/database.js";
+import { createDevicesCapability, type DevicesCapability } from "./devices/capability.js";
 import { type App, buildApp } from "./http/app.js";
 import type { RouteDefinition } from "./http/route.js";
 import { accountRoutes } from "./identity/account-routes.js";
@@ -16,17 +17,36 @@ export interface ServerDeps {
   logStream?: NodeJS.WritableStream;
 }
 
+declare module "fastify" {
+  interface FastifyInstance {
+    /** The devices capability's in-memory parts (agent sessions, presence), for tests and benchmarks. */
+    readonly devices: DevicesCapability;
+  }
+}
+
 /** Composes the capabilities into one application; each capability owns its routes. */
 export async function createApp(deps: ServerDeps, extraRoutes: RouteDefinition[] = []): Promise<App> {
   let app: App | null = null;
+  const devices = createDevicesCapability(
+    deps.db,
+    {
+      checkInIntervalSeconds: deps.config.checkInIntervalSeconds,
+      tokenRotationDays: deps.config.deviceTokenRotationDays,
+    },
+    (error, message) => app?.log.error({ err: error }, message),
+  );
   const routes: RouteDefinition[] = [
     ...opsRoutes(deps.db, deps.config, () => app?.swagger()),
     ...accountRoutes(deps.db),
     ...organizationRoutes(deps.db),
     ...usersRoutes(deps.db, deps.config),
     ...auditRoutes(deps.db),
+    ...devices.routes,
     ...extraRoutes,
   ];
-  app = await buildApp(deps, routes);
+  app = await buildApp({ ...deps, deviceAuthenticator: devices.authenticateDevice }, routes);
+  app.decorate("devices", devices);
+  app.addHook("onReady", async () => devices.start());
+  app.addHook("preClose", async () => devices.stop());
   return app;
 }

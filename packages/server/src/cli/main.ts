@@ -4,6 +4,7 @@ import { auditCommand } from "./audit-command.js";
 import { migrateCommand, serveCommand } from "./serve-command.js";
 import { setupCommand } from "./setup-command.js";
 import { userCommand } from "./user-command.js";
+import { vercmpCommand } from "./vercmp-command.js";
 
 const program = new Command()
   .name("patchpilot")
@@ -20,6 +21,7 @@ program.addCommand(migrateCommand());
 program.addCommand(setupCommand());
 program.addCommand(userCommand());
 program.addCommand(auditCommand());
+program.addCommand(vercmpCommand());
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);

@@ -19,6 +19,10 @@ export interface Config {
   readonly bodyLimit: number;
   /** Server processes sharing the port (PostgreSQL only: the embedded database is in-process). */
   readonly workers: number;
+  /** How often agents check in; devices silent for three intervals count as offline. */
+  readonly checkInIntervalSeconds: number;
+  /** Age at which an agent is asked to rotate its device token. */
+  readonly deviceTokenRotationDays: number;
 }
 
 export class ConfigError extends Error {
@@ -109,5 +113,7 @@ export function loadConfig(processEnv: Env = process.env, cwd = process.cwd()): 
     logLevel,
     securityContact: env.PATCHPILOT_SECURITY_CONTACT || "mailto:security@patchpilot.dev",
     bodyLimit: integer(env, "PATCHPILOT_BODY_LIMIT_BYTES", 64 * 1024, 1024, 64 * 1024 * 1024),
+    checkInIntervalSeconds: integer(env, "PATCHPILOT_CHECK_IN_INTERVAL_SECONDS", 60, 5, 86_400),
+    deviceTokenRotationDays: integer(env, "PATCHPILOT_DEVICE_TOKEN_ROTATION_DAYS", 30, 1, 3650),
   });
 }

@@ -18,6 +18,8 @@ export interface OrganizationTransaction {
   readonly db: Transaction<DB>;
   audit(event: AuditEventInput): void;
   deviceEvent(event: DeviceEventInput): void;
+  /** Runs once the transaction has committed (caches, wake-ups); never if it rolls back. */
+  afterCommit(effect: () => void): void;
 }
 
 /** A cross-tenant transaction for the system's own work; every use says whose chain it audits. */
@@ -25,6 +27,7 @@ export interface SystemTransaction {
   readonly db: Transaction<DB>;
   audit(organizationId: string, event: AuditEventInput): void;
   deviceEvent(organizationId: string, event: DeviceEventInput): void;
+  afterCommit(effect: () => void): void;
 }
 
 export interface SystemTransactionOptions {
@@ -53,7 +56,8 @@ export class Database {
     work: (tx: OrganizationTransaction) => Promise<T>,
   ): Promise<T> {
     if (!UUID.test(organizationId)) throw new Error("organization id must be a UUID");
-    return this.kysely.transaction().execute(async (trx) => {
+    const effects: (() => void)[] = [];
+    const result = await this.kysely.transaction().execute(async (trx) => {
       await sql`SELECT set_config('role', 'patchpilot_app', true),
                        set_config('patchpilot.organization_id', ${organizationId}, true)`.execute(trx);
       const tracker = new WriteTracker();
@@ -63,11 +67,14 @@ export class Database {
         db: trx.withPlugin(tracker),
         audit: (event) => queue.audit(organizationId, event),
         deviceEvent: (event) => queue.deviceEvent(organizationId, event),
+        afterCommit: (effect) => effects.push(effect),
       });
       if (tracker.wrote && queue.pending.length === 0) throw new AuditMissingError();
       await queue.flush(trx);
       return result;
     });
+    for (const effect of effects) effect();
+    return result;
   }
 
   async system<T>(
@@ -75,18 +82,22 @@ export class Database {
     work: (tx: SystemTransaction) => Promise<T>,
     options: SystemTransactionOptions = {},
   ): Promise<T> {
-    return this.kysely.transaction().execute(async (trx) => {
+    const effects: (() => void)[] = [];
+    const result = await this.kysely.transaction().execute(async (trx) => {
       const tracker = new WriteTracker();
       const queue = new AuditQueue(context);
       const result = await work({
         db: trx.withPlugin(tracker),
         audit: (organizationId, event) => queue.audit(organizationId, event),
         deviceEvent: (organizationId, event) => queue.deviceEvent(organizationId, event),
+        afterCommit: (effect) => effects.push(effect),
       });
       if (tracker.wrote && queue.pending.length === 0 && !options.unaudited) throw new AuditMissingError();
       await queue.flush(trx);
       return result;
     });
+    for (const effect of effects) effect();
+    return result;
   }
 
   /** A single cross-tenant read outside a transaction (the per-request session lookup). */

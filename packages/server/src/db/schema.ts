@@ -120,6 +120,160 @@ export interface DeviceEventsTable {
   hash: Buffer;
 }
 
+export interface EnrollmentTokensTable {
+  id: Generated<string>;
+  organization_id: Generated<string>;
+  name: string;
+  token_hash: Buffer;
+  token_hint: string;
+  group_id: string | null;
+  created_by: string | null;
+  created_at: GeneratedTimestamp;
+  expires_at: Timestamp | null;
+  max_uses: number | null;
+  uses: Generated<number>;
+  last_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+}
+
+export interface DeviceGroupsTable {
+  id: Generated<string>;
+  organization_id: Generated<string>;
+  name: string;
+  description: Generated<string>;
+  time_zone: Generated<string>;
+  created_at: GeneratedTimestamp;
+  updated_at: GeneratedTimestamp;
+}
+
+type JsonArray = ColumnType<unknown[], string, string>;
+
+export interface DevicesTable {
+  id: Generated<string>;
+  organization_id: Generated<string>;
+  hardware_id: string;
+  hostname: string;
+  os_family: string;
+  os_name: string;
+  os_version: string;
+  os_build: string;
+  os_release: string;
+  kernel: string;
+  arch: string;
+  agent_version: string;
+  reboot_required: Generated<boolean>;
+  patch_sources: ColumnType<unknown[], string | undefined, string>;
+  facts_hash: Buffer;
+  tags: ColumnType<string[], string[] | undefined, string[]>;
+  criticality: Generated<string>;
+  enrolled_at: GeneratedTimestamp;
+  enrolled_with: string | null;
+  reenrollment_allowed_until: Timestamp | null;
+  retired_at: Timestamp | null;
+  created_at: GeneratedTimestamp;
+  updated_at: GeneratedTimestamp;
+}
+
+export interface DeviceGroupMembersTable {
+  organization_id: Generated<string>;
+  group_id: string;
+  device_id: string;
+  added_at: GeneratedTimestamp;
+}
+
+export interface DeviceTokensTable {
+  id: Generated<string>;
+  organization_id: Generated<string>;
+  device_id: string;
+  token_hash: Buffer;
+  created_at: GeneratedTimestamp;
+  first_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+  revoked_reason: string | null;
+}
+
+export interface DevicePresenceTable {
+  device_id: string;
+  organization_id: Generated<string>;
+  last_seen_at: Timestamp;
+  last_ip: string | null;
+  booted_at: Timestamp | null;
+}
+
+export interface SoftwareTable {
+  id: Generated<number>;
+  organization_id: Generated<string>;
+  entry_hash: Buffer;
+  kind: string;
+  ecosystem: string;
+  release: string;
+  name: string;
+  version: string;
+  arch: Generated<string>;
+  source_name: string | null;
+  source_version: string | null;
+  vendor: string | null;
+  first_seen_at: GeneratedTimestamp;
+}
+
+type IdArray = ColumnType<number[], number[] | string, number[] | string>;
+
+export interface PackageSetsTable {
+  id: Generated<number>;
+  organization_id: Generated<string>;
+  release: string;
+  content_hash: Buffer;
+  software_ids: IdArray;
+  size: number;
+  created_at: GeneratedTimestamp;
+}
+
+export interface DeviceInventoriesTable {
+  device_id: string;
+  organization_id: Generated<string>;
+  base_set_id: number;
+  added: IdArray;
+  removed: IdArray;
+  package_count: number;
+  inventory_hash: string;
+  updates: JsonArray;
+  updated_at: GeneratedTimestamp;
+}
+
+export interface DeviceJobsTable {
+  id: Generated<string>;
+  organization_id: Generated<string>;
+  device_id: string;
+  kind: string;
+  payload: ColumnType<Record<string, unknown>, string | undefined, string>;
+  state: Generated<string>;
+  requested_by_type: string;
+  requested_by_id: string | null;
+  created_at: GeneratedTimestamp;
+  expires_at: Timestamp;
+  delivered_at: Timestamp | null;
+  delivery_count: Generated<number>;
+  completed_at: Timestamp | null;
+  result: ColumnType<Record<string, unknown> | null, string | null, string | null>;
+}
+
+export interface AgentReportsTable {
+  organization_id: Generated<string>;
+  device_id: string;
+  report_id: string;
+  kind: string;
+  received_at: GeneratedTimestamp;
+  outcome: ColumnType<Record<string, unknown>, string | undefined, string>;
+}
+
+export interface AgentSignalsTable {
+  seq: Generated<number>;
+  organization_id: Generated<string>;
+  device_id: string;
+  kind: "credentials_changed" | "jobs_queued" | "inventory_requested";
+  created_at: GeneratedTimestamp;
+}
+
 export interface SchemaMigrationsTable {
   version: string;
   checksum: string;
@@ -137,5 +291,17 @@ export interface DB {
   audit_chain_heads: AuditChainHeadsTable;
   audit_events: AuditEventsTable;
   device_events: DeviceEventsTable;
+  enrollment_tokens: EnrollmentTokensTable;
+  device_groups: DeviceGroupsTable;
+  devices: DevicesTable;
+  device_group_members: DeviceGroupMembersTable;
+  device_tokens: DeviceTokensTable;
+  device_presence: DevicePresenceTable;
+  software: SoftwareTable;
+  package_sets: PackageSetsTable;
+  device_inventories: DeviceInventoriesTable;
+  device_jobs: DeviceJobsTable;
+  agent_reports: AgentReportsTable;
+  agent_signals: AgentSignalsTable;
   schema_migrations: SchemaMigrationsTable;
 }

@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { randomUUID } from "node:crypto";
 import type { ServerOptions } from "node:https";
 import cookie from "@fastify/cookie";
@@ -13,11 +14,17 @@ import Fastify, {
 import type { Config } from "../config/config.js";
 import type { Database } from "../db/database.js";
 import { HSTS_MAX_AGE_SECONDS } from "../tls/server-options.js";
-import { authenticate } from "./authenticate.js";
+import { authenticate, type DeviceAuthenticator } from "./authenticate.js";
 import { handleError, handleFrameworkError, handleNotFound } from "./error-handler.js";
 import { ErrorSchema } from "./error-schema.js";
 import { AppError } from "./errors.js";
-import { isStateChanging, type RegisteredRoute, type RequestContext, type RouteDefinition } from "./route.js";
+import {
+  isAgentPermission,
+  isStateChanging,
+  type RegisteredRoute,
+  type RequestContext,
+  type RouteDefinition,
+} from "./route.js";
 import { findNulString, validatorCompiler } from "./validation.js";
 
 declare module "fastify" {
@@ -40,6 +47,8 @@ export interface AppDeps {
   https?: ServerOptions;
   /** Log destination; the default is standard output. */
   logStream?: NodeJS.WritableStream;
+  /** Checks device tokens on agent routes (the devices capability provides it). */
+  deviceAuthenticator?: DeviceAuthenticator;
 }
 
 export type App = FastifyInstance;
@@ -79,6 +88,17 @@ export async function buildApp(deps: AppDeps, routes: RouteDefinition[]): Promis
   app.setValidatorCompiler(validatorCompiler);
   // JSON only: a text/plain body is refused as an unsupported media type, not parsed as a string.
   app.removeContentTypeParser("text/plain");
+  // Bytes that are not UTF-8 would otherwise be decoded into U+FFFD and stored as if sent so.
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, body, done) => {
+    const bytes = body as Buffer;
+    if (!isUtf8(bytes)) {
+      done(new AppError("request.invalid_encoding", { field: "body" }), undefined);
+      return;
+    }
+    parseJson(request, bytes.toString("utf8"), done);
+  });
 
   // Every route declares who may call it; one that does not is refused at start.
   app.addHook("onRoute", (options) => {
@@ -115,6 +135,11 @@ export async function buildApp(deps: AppDeps, routes: RouteDefinition[]): Promis
         securitySchemes: {
           session: { type: "apiKey", in: "cookie", name: "__Host-pp_session" },
           csrf: { type: "apiKey", in: "header", name: "X-CSRF-Token" },
+          deviceToken: {
+            type: "http",
+            scheme: "bearer",
+            description: "An agent's device token (ppdt_…); enrolment uses an enrolment token (ppk_…).",
+          },
         },
       },
     },
@@ -158,6 +183,17 @@ function assertPermissionFits(route: RouteDefinition): void {
   const where = `${route.method} ${route.url}`;
   const scoped = route.url.includes(":orgId");
   const permission = route.permission;
+  const agentUrl = route.url.startsWith("/api/v1/agent/");
+  if (agentUrl !== isAgentPermission(permission)) {
+    throw new Error(`${where}: agent routes, and only they, live under /api/v1/agent/`);
+  }
+  if (permission === "device" && !route.url.includes(":deviceId")) {
+    throw new Error(`${where}: a device route names its device with :deviceId`);
+  }
+  if (isAgentPermission(permission)) {
+    if (scoped) throw new Error(`${where}: an agent route takes its organisation from its token`);
+    return;
+  }
   const action = isAction(permission) ? permission : null;
   if (scoped !== (action !== null)) {
     throw new Error(
@@ -171,11 +207,13 @@ function assertPermissionFits(route: RouteDefinition): void {
 
 function registerRoute(app: FastifyInstance, route: RouteDefinition): void {
   const s = route.schema;
-  const secured = route.permission !== "public";
+  const agent = isAgentPermission(route.permission);
+  const secured = route.permission !== "public" && !agent;
   app.route({
     method: route.method,
     url: route.url,
     config: { route },
+    ...(route.bodyLimit ? { bodyLimit: route.bodyLimit } : {}),
     schema: {
       summary: route.summary,
       tags: route.tags,
@@ -186,6 +224,7 @@ function registerRoute(app: FastifyInstance, route: RouteDefinition): void {
       ...(secured
         ? { security: isStateChanging(route.method) ? [{ session: [], csrf: [] }] : [{ session: [] }] }
         : {}),
+      ...(agent ? { security: [{ deviceToken: [] }] } : {}),
       ...(secured && route.permission !== "authenticated"
         ? { description: `Requires the \`${route.permission}\` permission in the organisation.` }
         : {}),

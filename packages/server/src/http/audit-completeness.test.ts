@@ -1,4 +1,5 @@
-import { hashToken } from "@patchpilot/protocol";
+import { randomUUID } from "node:crypto";
+import { hashToken, inventoryHash } from "@patchpilot/protocol";
 import { sql } from "kysely";
 import Type from "typebox";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +15,15 @@ import {
 } from "../testing/app.js";
 import { findUnauditedRoutes, type Scenarios } from "../testing/audit-walk.js";
 import { createTestDatabase, SYSTEM_CONTEXT, type TestDatabase } from "../testing/database.js";
+import {
+  callAsAgent,
+  checkInBody,
+  createTestEnrollmentToken,
+  debPackage,
+  enrollTestDevice,
+  sampleFacts,
+  sampleInventory,
+} from "../testing/devices.js";
 import { defineRoute, type RouteDefinition } from "./route.js";
 
 let testDb: TestDatabase;
@@ -123,10 +133,162 @@ function scenarios(t: TestApp): Scenarios {
       });
       return { as: me(), url: `/api/v1/orgs/${orgId}/invitations/${created.json().invitation.id}` };
     },
+    ...deviceScenarios(t, () => orgId, me),
     "POST /api/v1/orgs/:orgId/planted/rename": async () => ({
       as: me(),
       url: `/api/v1/orgs/${orgId}/planted/rename`,
     }),
+  };
+}
+
+/** Happy paths of the device routes: operators' through sessions, agents' with bearer tokens. */
+function deviceScenarios(t: TestApp, orgId: () => string, me: () => TestPerson): Scenarios {
+  const db = t.db;
+  const device = () => enrollTestDevice(db, orgId());
+  const group = async () =>
+    (
+      await call(t.app, {
+        method: "POST",
+        url: `/api/v1/orgs/${orgId()}/device-groups`,
+        as: me(),
+        body: { name: `g ${randomUUID()}` },
+      })
+    ).json().id as string;
+  const inventory = sampleInventory(5);
+  return {
+    "POST /api/v1/agent/enroll": async () => ({
+      as: null,
+      url: "/api/v1/agent/enroll",
+      bearer: (await createTestEnrollmentToken(db, orgId())).token,
+      body: { hardwareId: randomUUID(), facts: sampleFacts() },
+    }),
+    "POST /api/v1/agent/devices/:deviceId/check-in": async () => {
+      const d = await device();
+      // New facts (a kernel update) are a change, and changes are recorded.
+      return {
+        as: null,
+        url: `/api/v1/agent/devices/${d.deviceId}/check-in`,
+        bearer: d.token,
+        body: checkInBody(null, { hostname: d.hostname, kernel: "6.1.0-99-amd64" }),
+      };
+    },
+    "PUT /api/v1/agent/devices/:deviceId/inventory": async () => {
+      const d = await device();
+      return {
+        as: null,
+        url: `/api/v1/agent/devices/${d.deviceId}/inventory`,
+        bearer: d.token,
+        body: { reportId: randomUUID(), inventory },
+      };
+    },
+    "POST /api/v1/agent/devices/:deviceId/inventory/changes": async () => {
+      const d = await device();
+      await callAsAgent(t.app, {
+        method: "PUT",
+        url: `/api/v1/agent/devices/${d.deviceId}/inventory`,
+        token: d.token,
+        body: { reportId: randomUUID(), inventory },
+      });
+      const added = [debPackage("added-pkg", "2.0-1")];
+      return {
+        as: null,
+        url: `/api/v1/agent/devices/${d.deviceId}/inventory/changes`,
+        bearer: d.token,
+        body: {
+          reportId: randomUUID(),
+          baseHash: inventoryHash(inventory),
+          inventoryHash: inventoryHash({
+            packages: [...inventory.packages, ...added],
+            updates: inventory.updates,
+          }),
+          packages: { added, removed: [] },
+          updates: { added: [], removed: [] },
+        },
+      };
+    },
+    "POST /api/v1/agent/devices/:deviceId/job-results": async () => {
+      const d = await device();
+      const job = await call(t.app, {
+        method: "POST",
+        url: `/api/v1/orgs/${orgId()}/devices/${d.deviceId}/inventory-refresh`,
+        as: me(),
+      });
+      return {
+        as: null,
+        url: `/api/v1/agent/devices/${d.deviceId}/job-results`,
+        bearer: d.token,
+        body: {
+          reportId: randomUUID(),
+          jobId: job.json().jobId,
+          outcome: "succeeded",
+          startedAt: new Date().toISOString(),
+          finishedAt: new Date().toISOString(),
+          summary: "sent",
+        },
+      };
+    },
+    "POST /api/v1/agent/devices/:deviceId/token": async () => {
+      const d = await device();
+      return { as: null, url: `/api/v1/agent/devices/${d.deviceId}/token`, bearer: d.token };
+    },
+    "POST /api/v1/orgs/:orgId/enrollment-tokens": async () => ({
+      as: me(),
+      url: `/api/v1/orgs/${orgId()}/enrollment-tokens`,
+      body: { name: "walk" },
+    }),
+    "DELETE /api/v1/orgs/:orgId/enrollment-tokens/:tokenId": async () => ({
+      as: me(),
+      url: `/api/v1/orgs/${orgId()}/enrollment-tokens/${(await createTestEnrollmentToken(db, orgId())).id}`,
+    }),
+    "PATCH /api/v1/orgs/:orgId/devices/:deviceId": async () => ({
+      as: me(),
+      url: `/api/v1/orgs/${orgId()}/devices/${(await device()).deviceId}`,
+      body: { tags: ["web"] },
+    }),
+    "DELETE /api/v1/orgs/:orgId/devices/:deviceId": async () => ({
+      as: me(),
+      url: `/api/v1/orgs/${orgId()}/devices/${(await device()).deviceId}`,
+    }),
+    "DELETE /api/v1/orgs/:orgId/devices/:deviceId/token": async () => ({
+      as: me(),
+      url: `/api/v1/orgs/${orgId()}/devices/${(await device()).deviceId}/token`,
+    }),
+    "POST /api/v1/orgs/:orgId/devices/:deviceId/reenrollment": async () => ({
+      as: me(),
+      url: `/api/v1/orgs/${orgId()}/devices/${(await device()).deviceId}/reenrollment`,
+    }),
+    "POST /api/v1/orgs/:orgId/devices/:deviceId/inventory-refresh": async () => ({
+      as: me(),
+      url: `/api/v1/orgs/${orgId()}/devices/${(await device()).deviceId}/inventory-refresh`,
+    }),
+    "POST /api/v1/orgs/:orgId/device-groups": async () => ({
+      as: me(),
+      url: `/api/v1/orgs/${orgId()}/device-groups`,
+      body: { name: "Walked group" },
+    }),
+    "PATCH /api/v1/orgs/:orgId/device-groups/:groupId": async () => ({
+      as: me(),
+      url: `/api/v1/orgs/${orgId()}/device-groups/${await group()}`,
+      body: { description: "walked" },
+    }),
+    "DELETE /api/v1/orgs/:orgId/device-groups/:groupId": async () => ({
+      as: me(),
+      url: `/api/v1/orgs/${orgId()}/device-groups/${await group()}`,
+    }),
+    "PUT /api/v1/orgs/:orgId/device-groups/:groupId/devices/:deviceId": async () => ({
+      as: me(),
+      url: `/api/v1/orgs/${orgId()}/device-groups/${await group()}/devices/${(await device()).deviceId}`,
+    }),
+    "DELETE /api/v1/orgs/:orgId/device-groups/:groupId/devices/:deviceId": async () => {
+      const g = await group();
+      const d = await device();
+      await call(t.app, {
+        method: "PUT",
+        url: `/api/v1/orgs/${orgId()}/device-groups/${g}/devices/${d.deviceId}`,
+        as: me(),
+      });
+      return { as: me(), url: `/api/v1/orgs/${orgId()}/device-groups/${g}/devices/${d.deviceId}` };
+    },
   };
 }
 

@@ -4,7 +4,26 @@ import type { Config } from "../config/config.js";
 import type { Database } from "../db/database.js";
 import { csrfTokenMatches, findActiveSession, SESSION_COOKIE } from "../identity/sessions.js";
 import { AppError } from "./errors.js";
-import { isStateChanging, type RequestContext, type RouteDefinition } from "./route.js";
+import {
+  type DeviceCaller,
+  isAgentPermission,
+  isStateChanging,
+  type RequestContext,
+  type RouteDefinition,
+} from "./route.js";
+
+/** Checks an agent's device token against the device its request names (the devices capability). */
+export type DeviceAuthenticator = (
+  token: string | null,
+  deviceId: string,
+  client: ClientInfo,
+) => Promise<DeviceCaller>;
+
+export interface ClientInfo {
+  requestId: string | null;
+  ip: string | null;
+  userAgent: string | null;
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -13,15 +32,16 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * own pages. Anonymous callers get 401 and outsiders 404 before any validation detail is shown.
  */
 export async function authenticate(
-  deps: { db: Database; config: Config },
+  deps: { db: Database; config: Config; deviceAuthenticator?: DeviceAuthenticator },
   request: FastifyRequest,
   route: RouteDefinition,
 ): Promise<RequestContext> {
-  const client = {
+  const client: ClientInfo = {
     requestId: request.id,
     ip: request.ip ?? null,
     userAgent: request.headers["user-agent"]?.slice(0, 500) ?? null,
   };
+  if (isAgentPermission(route.permission)) return authenticateAgent(deps, request, route, client);
   const changing = isStateChanging(route.method);
   if (changing) assertSameOrigin(deps.config, request);
 
@@ -49,6 +69,7 @@ export async function authenticate(
     session: session ? { id: session.id, tokenHash: session.tokenHash } : null,
     organizationId: orgParam !== null && session?.role ? orgParam : null,
     role: orgParam !== null ? (session?.role ?? null) : null,
+    device: null,
   };
   if (route.permission === "public" || route.permission === "authenticated") return ctx;
 
@@ -59,6 +80,46 @@ export async function authenticate(
     throw new AppError("auth.forbidden");
   }
   return ctx;
+}
+
+/**
+ * Agents present a bearer token; cookies are ignored, so a browser cannot be made to act as a
+ * device. Enrolment passes the token on to the enrolment service; a device route must name the
+ * token's own device.
+ */
+async function authenticateAgent(
+  deps: { deviceAuthenticator?: DeviceAuthenticator },
+  request: FastifyRequest,
+  route: RouteDefinition,
+  client: ClientInfo,
+): Promise<RequestContext> {
+  const anonymous: RequestContext = {
+    ...client,
+    actor: { type: "anonymous", id: null },
+    user: null,
+    session: null,
+    organizationId: null,
+    role: null,
+    device: null,
+  };
+  if (route.permission === "enrollment") return anonymous;
+  if (!deps.deviceAuthenticator) throw new Error("device routes need a device authenticator");
+  const deviceId = (request.params as Record<string, string | undefined>).deviceId ?? "";
+  const device = await deps.deviceAuthenticator(bearerToken(request), deviceId, client);
+  return {
+    ...anonymous,
+    actor: { type: "device", id: device.deviceId },
+    organizationId: device.organizationId,
+    device,
+  };
+}
+
+/** The token of an `Authorization: Bearer <token>` header, or null. */
+export function bearerToken(request: FastifyRequest): string | null {
+  const value = headerValue(request, "authorization");
+  if (!value) return null;
+  const match = /^Bearer ([A-Za-z0-9_]{1,100})$/.exec(value);
+  return match?.[1] ?? null;
 }
 
 function headerValue(request: FastifyRequest, name: string): string | undefined {

@@ -3,7 +3,7 @@ import type { Database } from "../db/database.js";
 import { AuditMissingError } from "../db/unit-of-work.js";
 import { HSTS_HEADER_VALUE } from "../tls/server-options.js";
 import { AppError, type ErrorBody, type ErrorCode } from "./errors.js";
-import { isStateChanging } from "./route.js";
+import { isAgentPermission, isStateChanging } from "./route.js";
 
 interface ValidationIssue {
   instancePath?: string;
@@ -86,6 +86,8 @@ async function recordRefusal(db: Database, request: FastifyRequest, error: AppEr
   const ctx = request.ctx;
   const route = request.routeOptions.config.route;
   if (!route || !ctx?.organizationId || !isStateChanging(route.method)) return;
+  // Agents' refusals are device events, written by the devices capability where they happen.
+  if (isAgentPermission(route.permission)) return;
   if (error.status !== 403 && error.status !== 409) return;
   try {
     await db.withOrganization(ctx.organizationId, ctx, async (tx) => {

@@ -1,11 +1,14 @@
+import { DEVICE_ERRORS } from "../devices/errors.js";
+
 /**
  * The closed set of errors the API returns. Each has a stable code (clients and tests match on
  * it), an HTTP status, and a sentence for people. Anything not listed here is answered as a
  * generic 500 with the request id and no detail.
  */
-export const ERRORS = {
+const CORE_ERRORS = {
   "request.invalid": { status: 400, message: "The request is not valid." },
   "request.malformed_json": { status: 400, message: "The request body is not valid JSON." },
+  "request.invalid_encoding": { status: 400, message: "The request body is not valid UTF-8." },
   "request.body_too_large": { status: 413, message: "The request body is larger than the server accepts." },
   "request.unsupported_media_type": { status: 415, message: "Send the request body as application/json." },
   "route.not_found": { status: 404, message: "There is no such API route." },
@@ -54,6 +57,9 @@ export const ERRORS = {
     message: "Something went wrong on the server. Quote the request id when reporting it.",
   },
 } as const satisfies Record<string, { status: number; message: string }>;
+
+/** Each capability keeps its own errors beside its code; this is the one place they meet. */
+export const ERRORS = { ...CORE_ERRORS, ...DEVICE_ERRORS } as const;
 
 export type ErrorCode = keyof typeof ERRORS;
 

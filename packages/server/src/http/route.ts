@@ -6,9 +6,18 @@ import type { AuditContext } from "../db/unit-of-work.js";
 /**
  * Who may call a route. An `Action` is checked against the caller's role in the organisation
  * named by the route's `:orgId`; `authenticated` needs only a signed-in person (their own
- * account and sessions); `public` needs nothing (sign-in, setup, health).
+ * account and sessions); `public` needs nothing (sign-in, setup, health). Agents: `device` needs
+ * the device token of the device named by the route's `:deviceId`; `enrollment` is called with
+ * an organisation's enrolment token, which the enrolment service checks itself.
  */
-export type RoutePermission = Action | "authenticated" | "public";
+export type RoutePermission = Action | "authenticated" | "public" | "device" | "enrollment";
+
+/** The device an agent request was authenticated as (by its device token). */
+export interface DeviceCaller {
+  readonly deviceId: string;
+  readonly organizationId: string;
+  readonly tokenId: string;
+}
 
 export interface RequestContext extends AuditContext {
   readonly user: { id: string; email: string; name: string } | null;
@@ -16,6 +25,8 @@ export interface RequestContext extends AuditContext {
   /** Set on organisation routes, after membership was checked. */
   readonly organizationId: string | null;
   readonly role: Role | null;
+  /** Set on agent routes, once the device token was checked against the route's `:deviceId`. */
+  readonly device: DeviceCaller | null;
 }
 
 export interface RouteSchemas {
@@ -45,6 +56,8 @@ export interface RouteDefinition<S extends RouteSchemas = RouteSchemas> {
   schema: S;
   /** A valid request body, shown in the OpenAPI document and used by the route-walking tests. */
   example?: Maybe<S["body"]>;
+  /** Largest body this route accepts, when it must differ from the server-wide limit (inventories). */
+  bodyLimit?: number;
   /** Status of a successful answer (default 200). */
   successStatus?: number;
   /** Not JSON (an HTML page, security.txt): the content type it answers with. */
@@ -60,6 +73,11 @@ export interface RouteDefinition<S extends RouteSchemas = RouteSchemas> {
 /** Declares a route; the generic ties the handler's input types to its schemas. */
 export function defineRoute<S extends RouteSchemas>(route: RouteDefinition<S>): RouteDefinition {
   return route as unknown as RouteDefinition;
+}
+
+/** Agent routes authenticate with a bearer token, never with the console's cookie. */
+export function isAgentPermission(permission: RoutePermission): permission is "device" | "enrollment" {
+  return permission === "device" || permission === "enrollment";
 }
 
 export function isStateChanging(method: string): boolean {

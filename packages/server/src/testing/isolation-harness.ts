@@ -4,6 +4,7 @@ import type { Database } from "../db/database.js";
 import type { App } from "../http/app.js";
 import type { RegisteredRoute } from "../http/route.js";
 import { call, freshSession } from "./app.js";
+import { callAsAgent } from "./devices.js";
 import { type SeededOrg, secretsOf, snapshotOrg, type World } from "./world.js";
 
 export interface Leak {
@@ -22,6 +23,12 @@ function identifierFor(param: string, a: SeededOrg): string {
       return a.invitationId;
     case "sessionId":
       return a.sessionId;
+    case "deviceId":
+      return a.device.deviceId;
+    case "tokenId":
+      return a.enrollmentTokenId;
+    case "groupId":
+      return a.groupId;
     default:
       throw new Error(`the isolation harness has no seeded identifier for :${param}; seed one in world.ts`);
   }
@@ -52,7 +59,12 @@ export async function findCrossTenantLeaks(app: App, db: Database, world: World)
     if (route.isolationExempt) continue;
     const before = await snapshotOrg(db, world.a);
     const name = `${route.method} ${route.url}`;
-    for (const role of ASSIGNABLE_ROLES) {
+    if (route.permission === "device" || route.permission === "enrollment") {
+      leaks.push(...(await agentLeaks(app, registered, world, secrets)));
+    }
+    for (const role of route.permission === "device" || route.permission === "enrollment"
+      ? []
+      : ASSIGNABLE_ROLES) {
       const caller: AssignableRole = role;
       for (const url of urlsFor(registered, world)) {
         // A fresh session each time: routes such as sign-out end the caller's session.
@@ -92,6 +104,65 @@ export async function findCrossTenantLeaks(app: App, db: Database, world: World)
         url: route.url,
         problem: "organisation A's data changed",
       });
+    }
+  }
+  return leaks;
+}
+
+/**
+ * Agent routes are called with device tokens, not sessions: B's device, and A's other device (a
+ * device token must not reach another device of its own organisation either), both against A's
+ * first device; enrolment is tried with B's enrolment token.
+ */
+async function agentLeaks(
+  app: App,
+  registered: RegisteredRoute,
+  world: World,
+  secrets: string[],
+): Promise<Leak[]> {
+  const { route } = registered;
+  const name = `${route.method} ${route.url}`;
+  const callers =
+    route.permission === "enrollment"
+      ? [{ label: "B's enrolment token", token: world.b.enrollmentToken }]
+      : [
+          { label: "B's device", token: world.b.device.token },
+          { label: "A's other device", token: world.a.otherDevice.token },
+        ];
+  const leaks: Leak[] = [];
+  for (const caller of callers) {
+    const url = route.url.replace(/:(\w+)/g, (_m, param: string) => identifierFor(param, world.a));
+    const response = await callAsAgent(app, {
+      method: route.method,
+      url,
+      token: caller.token,
+      ...(route.schema.body ? { body: route.example ?? {} } : {}),
+    });
+    if (response.statusCode >= 500) {
+      leaks.push({
+        route: name,
+        caller: caller.label,
+        url,
+        problem: `answered ${response.statusCode}: ${response.body}`,
+      });
+    }
+    if (route.permission === "device" && response.statusCode !== 403) {
+      leaks.push({
+        route: name,
+        caller: caller.label,
+        url,
+        problem: `answered ${response.statusCode}, not 403`,
+      });
+    }
+    if (response.statusCode < 300) {
+      const found = secrets.find((s) => response.body.includes(s));
+      if (found)
+        leaks.push({
+          route: name,
+          caller: caller.label,
+          url,
+          problem: `answer carries A's ${JSON.stringify(found)}`,
+        });
     }
   }
   return leaks;

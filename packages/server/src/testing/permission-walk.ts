@@ -2,6 +2,8 @@ import { type Action, ASSIGNABLE_ROLES, type AssignableRole, isAction } from "@p
 import type { Database } from "../db/database.js";
 import type { App } from "../http/app.js";
 import { addTestMember, call, freshSession } from "./app.js";
+import { SYSTEM_CONTEXT } from "./database.js";
+import { createTestEnrollmentToken, enrollTestDevice } from "./devices.js";
 import type { SeededOrg } from "./world.js";
 
 export interface PermissionViolation {
@@ -22,6 +24,21 @@ async function ownIdentifier(db: Database, param: string, org: SeededOrg): Promi
       return (await addTestMember(db, org.organizationId, "operator", "target")).userId;
     case "invitationId":
       return org.invitationId;
+    // Fresh ones, so that a permitted retirement or deletion does not change what later routes see.
+    case "deviceId":
+      return (await enrollTestDevice(db, org.organizationId)).deviceId;
+    case "tokenId":
+      return (await createTestEnrollmentToken(db, org.organizationId)).id;
+    case "groupId":
+      return db.withOrganization(org.organizationId, SYSTEM_CONTEXT, async (tx) => {
+        const row = await tx.db
+          .insertInto("device_groups")
+          .values({ name: `walk ${crypto.randomUUID()}` })
+          .returning("id")
+          .executeTakeFirstOrThrow();
+        tx.audit({ action: "device_groups.created", target: { type: "device_group", id: row.id } });
+        return row.id;
+      });
     default:
       throw new Error(`the permission walk has no identifier for :${param}; add it in permission-walk.ts`);
   }

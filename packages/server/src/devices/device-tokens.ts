@@ -1,0 +1,90 @@
+import { generateToken, hashToken, type TokenRotationResponse } from "@patchpilot/protocol";
+import type { Database, OrganizationTransaction } from "../db/database.js";
+import type { AuditContext } from "../db/unit-of-work.js";
+import type { ClientInfo } from "../http/authenticate.js";
+import type { AgentSession } from "./agent-sessions.js";
+import { emitSignal } from "./signals.js";
+
+/**
+ * Issues the device a new token. The current one keeps working until the new one is first used,
+ * so an agent that crashes before saving the new token is not locked out.
+ */
+export async function rotateDeviceToken(
+  db: Database,
+  session: AgentSession,
+  ctx: AuditContext,
+): Promise<TokenRotationResponse> {
+  const token = generateToken("device");
+  await db.withOrganization(session.organizationId, ctx, async (tx) => {
+    // A rotation that was never completed is replaced by this one.
+    await tx.db
+      .updateTable("device_tokens")
+      .set({ revoked_at: new Date(), revoked_reason: "rotated" })
+      .where("device_id", "=", session.deviceId)
+      .where("first_used_at", "is", null)
+      .where("revoked_at", "is", null)
+      .execute();
+    const row = await tx.db
+      .insertInto("device_tokens")
+      .values({ device_id: session.deviceId, token_hash: hashToken(token) })
+      .returning("id")
+      .executeTakeFirstOrThrow();
+    tx.deviceEvent({
+      eventType: "device.token_issued",
+      deviceId: session.deviceId,
+      details: { tokenId: row.id },
+    });
+  });
+  return { deviceToken: token };
+}
+
+/**
+ * The first request with a rotated-in token: it becomes the device's token and the ones before it
+ * stop working, in every server process.
+ */
+export async function completeRotation(
+  db: Database,
+  session: AgentSession,
+  client: ClientInfo,
+): Promise<void> {
+  const ctx: AuditContext = { ...client, actor: { type: "device", id: session.deviceId } };
+  await db.withOrganization(session.organizationId, ctx, async (tx) => {
+    await tx.db
+      .updateTable("device_tokens")
+      .set({ first_used_at: new Date() })
+      .where("id", "=", session.tokenId)
+      .where("first_used_at", "is", null)
+      .execute();
+    const retired = await tx.db
+      .updateTable("device_tokens")
+      .set({ revoked_at: new Date(), revoked_reason: "rotated" })
+      .where("device_id", "=", session.deviceId)
+      .where("id", "!=", session.tokenId)
+      .where("revoked_at", "is", null)
+      .returning("id")
+      .execute();
+    await emitSignal(tx.db, session.deviceId, "credentials_changed");
+    tx.deviceEvent({
+      eventType: "device.token_rotated",
+      deviceId: session.deviceId,
+      details: { tokenId: session.tokenId, revokedTokenIds: retired.map((r) => r.id) },
+    });
+  });
+}
+
+/** Revokes every live token of a device inside the caller's transaction. */
+export async function revokeAllTokens(
+  tx: OrganizationTransaction,
+  deviceId: string,
+  reason: "revoked" | "retired",
+): Promise<number> {
+  const rows = await tx.db
+    .updateTable("device_tokens")
+    .set({ revoked_at: new Date(), revoked_reason: reason })
+    .where("device_id", "=", deviceId)
+    .where("revoked_at", "is", null)
+    .returning("id")
+    .execute();
+  await emitSignal(tx.db, deviceId, "credentials_changed");
+  return rows.length;
+}
