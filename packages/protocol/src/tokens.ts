@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { hash, randomBytes, timingSafeEqual } from "node:crypto";
 import { crc32 } from "node:zlib";
 
 /**
@@ -34,7 +34,14 @@ function base62(value: bigint, width: number): string {
 }
 
 function checksum(prefix: string, random: string): string {
-  return base62(BigInt(crc32(`${prefix}_${random}`)), CHECKSUM_CHARS);
+  // A CRC32 fits in a double exactly, so this needs no BigInt (it runs on every agent request).
+  let rest = crc32(`${prefix}_${random}`);
+  let out = "";
+  for (let i = 0; i < CHECKSUM_CHARS; i++) {
+    out = ALPHABET[rest % 62] + out;
+    rest = Math.floor(rest / 62);
+  }
+  return out;
 }
 
 export function generateToken(kind: TokenKind): string {
@@ -58,7 +65,7 @@ export function isWellFormedToken(kind: TokenKind, token: string): boolean {
 
 /** The only form of a token the server keeps. */
 export function hashToken(token: string): Buffer {
-  return createHash("sha256").update(token, "utf8").digest();
+  return hash("sha256", token, "buffer");
 }
 
 /** Maximum length of any token, for request schemas. */

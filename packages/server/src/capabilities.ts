@@ -44,7 +44,14 @@ export async function createApp(deps: ServerDeps, extraRoutes: RouteDefinition[]
     ...devices.routes,
     ...extraRoutes,
   ];
-  app = await buildApp({ ...deps, deviceAuthenticator: devices.authenticateDevice }, routes);
+  app = await buildApp(
+    {
+      ...deps,
+      deviceAuthenticator: devices.authenticateDevice,
+      cachedDevice: (token, deviceId) => devices.sessions.cached(token, deviceId),
+    },
+    routes,
+  );
   app.decorate("devices", devices);
   app.addHook("onReady", async () => devices.start());
   app.addHook("preClose", async () => devices.stop());

@@ -15,7 +15,7 @@ import {
 } from "@patchpilot/protocol";
 import Type from "typebox";
 import type { Database } from "../db/database.js";
-import { bearerToken } from "../http/authenticate.js";
+import { bearerToken } from "../http/bearer.js";
 import { defineRoute, type RequestContext, type RouteDefinition } from "../http/route.js";
 import { Uuid } from "../http/schemas.js";
 import type { AgentSession, AgentSessionCache } from "./agent-sessions.js";
@@ -86,7 +86,7 @@ export function agentRoutes(deps: AgentRouteDeps): RouteDefinition[] {
       schema: { body: EnrollRequest, response: { 201: EnrollResponse } },
       example: { hardwareId: "4c4c4544-0052-3310-8056-b4c04f4e4d32", facts: EXAMPLE_FACTS },
       handler: ({ body, ctx, request }) =>
-        enroll(db, deps.settings, bearerToken(request), body, {
+        enroll(db, deps.settings, bearerToken(request.headers.authorization), body, {
           requestId: ctx.requestId,
           ip: ctx.ip,
           userAgent: ctx.userAgent,
@@ -101,6 +101,7 @@ export function agentRoutes(deps: AgentRouteDeps): RouteDefinition[] {
       schema: { params: DeviceParams, body: CheckInRequest, response: { 200: CheckInResponse } },
       example: { facts: EXAMPLE_FACTS, inventoryHash: "0".repeat(64) },
       handler: ({ body, ctx }) => checkIn(db, deps.presence, deps.settings, sessionOf(deps, ctx), ctx, body),
+      hotPath: ({ body, ctx }) => checkIn(db, deps.presence, deps.settings, sessionOf(deps, ctx), ctx, body),
     }),
     defineRoute({
       method: "PUT",
@@ -158,7 +159,7 @@ export function agentRoutes(deps: AgentRouteDeps): RouteDefinition[] {
           }
         }
         // A token revoked while the request waited answers as a revoked token does.
-        await deps.sessions.authenticate(bearerToken(request), session.deviceId, ctx);
+        await deps.sessions.authenticate(bearerToken(request.headers.authorization), session.deviceId, ctx);
         return { jobs: session.jobsPending ? await deliverJobs(db, session, ctx) : [] };
       },
     }),

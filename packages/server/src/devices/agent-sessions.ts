@@ -81,6 +81,13 @@ export class AgentSessionCache {
     return session;
   }
 
+  /** The device, when its token is already known here and belongs to it (no database needed). */
+  cached(token: string, deviceId: string): AgentSession | null {
+    if (!isWellFormedToken("device", token)) return null;
+    const session = this.#byToken.get(keyOf(token));
+    return session?.deviceId === deviceId ? session : null;
+  }
+
   forDevice(deviceId: string): AgentSession | undefined {
     return this.#byDevice.get(deviceId);
   }

@@ -1,8 +1,9 @@
 import { isUtf8 } from "node:buffer";
 import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ServerOptions } from "node:https";
+import { createServer as createHttpsServer } from "node:https";
 import cookie from "@fastify/cookie";
-import helmet from "@fastify/helmet";
 import swagger from "@fastify/swagger";
 import { actionKind, isAction } from "@patchpilot/domain";
 import Fastify, {
@@ -13,18 +14,20 @@ import Fastify, {
 } from "fastify";
 import type { Config } from "../config/config.js";
 import type { Database } from "../db/database.js";
-import { HSTS_MAX_AGE_SECONDS } from "../tls/server-options.js";
 import { authenticate, type DeviceAuthenticator } from "./authenticate.js";
 import { handleError, handleFrameworkError, handleNotFound } from "./error-handler.js";
 import { ErrorSchema } from "./error-schema.js";
 import { AppError } from "./errors.js";
+import { createHotPath } from "./hot-path.js";
 import {
+  type DeviceCaller,
   isAgentPermission,
   isStateChanging,
   type RegisteredRoute,
   type RequestContext,
   type RouteDefinition,
 } from "./route.js";
+import { securityHeaders } from "./security-headers.js";
 import { findNulString, validatorCompiler } from "./validation.js";
 
 declare module "fastify" {
@@ -37,6 +40,8 @@ declare module "fastify" {
   interface FastifyInstance {
     /** Every route, as the router registered it (the isolation and audit tests walk this). */
     readonly routeCatalog: RegisteredRoute[];
+    /** How many requests the hot path answered (null without HTTPS: in-process tests). */
+    readonly hotPathStats: { taken: number } | null;
   }
 }
 
@@ -49,6 +54,8 @@ export interface AppDeps {
   logStream?: NodeJS.WritableStream;
   /** Checks device tokens on agent routes (the devices capability provides it). */
   deviceAuthenticator?: DeviceAuthenticator;
+  /** The device a token belongs to, when this process already knows it (the hot path serves only those). */
+  cachedDevice?: (token: string, deviceId: string) => DeviceCaller | null;
 }
 
 export type App = FastifyInstance;
@@ -63,6 +70,8 @@ const REDACTED_PATHS = [
 /** Builds the HTTP application from the capabilities' route lists. */
 export async function buildApp(deps: AppDeps, routes: RouteDefinition[]): Promise<App> {
   const { config } = deps;
+  const headers = securityHeaders();
+  let closing = false;
   const options = {
     logger: {
       level: config.logLevel,
@@ -72,7 +81,18 @@ export async function buildApp(deps: AppDeps, routes: RouteDefinition[]): Promis
     genReqId: () => randomUUID(),
     trustProxy: config.trustedProxies.length > 0 ? [...config.trustedProxies] : false,
     bodyLimit: config.bodyLimit,
-    ...(deps.https ? { https: deps.https } : {}),
+    ...(deps.https
+      ? {
+          serverFactory: httpsWithHotPath(
+            deps,
+            routes,
+            headers,
+            () => closing,
+            () => appLog,
+            (s) => (hotStats = s),
+          ),
+        }
+      : {}),
     return503OnClosing: true,
     forceCloseConnections: "idle" as const,
     routerOptions: { maxParamLength: 200 },
@@ -81,7 +101,11 @@ export async function buildApp(deps: AppDeps, routes: RouteDefinition[]): Promis
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
       handleFrameworkError(error, request, reply),
   };
+  let appLog: FastifyInstance["log"] | null = null;
+  let hotStats: { taken: number } | null = null;
   const app = Fastify(options) as unknown as FastifyInstance;
+  appLog = app.log;
+  app.decorate("hotPathStats", { getter: () => hotStats });
   const catalog: RegisteredRoute[] = [];
   app.decorate("routeCatalog", catalog);
   app.decorateRequest("ctx", null as unknown as RequestContext);
@@ -111,18 +135,6 @@ export async function buildApp(deps: AppDeps, routes: RouteDefinition[]): Promis
   });
 
   await app.register(cookie);
-  await app.register(helmet, {
-    hsts: { maxAge: HSTS_MAX_AGE_SECONDS, includeSubDomains: false },
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        frameAncestors: ["'none'"],
-        formAction: ["'self'"],
-      },
-    },
-    crossOriginEmbedderPolicy: false,
-  });
   await app.register(swagger, {
     openapi: {
       openapi: "3.1.0",
@@ -146,6 +158,7 @@ export async function buildApp(deps: AppDeps, routes: RouteDefinition[]): Promis
   });
 
   app.addHook("onRequest", async (request, reply) => {
+    reply.headers(headers);
     reply.header("x-request-id", request.id);
     reply.header("cache-control", "no-store");
     const route = request.routeOptions.config.route;
@@ -161,7 +174,6 @@ export async function buildApp(deps: AppDeps, routes: RouteDefinition[]): Promis
   });
   // While shutting down, answers close their connection so that keep-alive clients let go and
   // the server can stop as soon as the requests in flight are answered.
-  let closing = false;
   app.addHook("preClose", async () => {
     closing = true;
   });
@@ -173,6 +185,39 @@ export async function buildApp(deps: AppDeps, routes: RouteDefinition[]): Promis
 
   for (const route of routes) registerRoute(app, route);
   return app;
+}
+
+/**
+ * The HTTPS server, with the hot path in front of the framework's router: a request the hot path
+ * does not take reaches the router exactly as it arrived.
+ */
+function httpsWithHotPath(
+  deps: AppDeps,
+  routes: RouteDefinition[],
+  headers: Readonly<Record<string, string>>,
+  closing: () => boolean,
+  log: () => FastifyInstance["log"] | null,
+  exposeStats: (stats: { taken: number }) => void,
+) {
+  return (handler: (request: IncomingMessage, response: ServerResponse) => void) => {
+    const { cachedDevice } = deps;
+    // Behind a trusted proxy the client's address needs the framework's forwarding rules.
+    const hot =
+      cachedDevice && deps.config.trustedProxies.length === 0
+        ? createHotPath({
+            routes,
+            cachedDevice,
+            headers,
+            bodyLimit: deps.config.bodyLimit,
+            closing,
+            onError: (error, requestId) => log()?.error({ err: error, reqId: requestId }, "request failed"),
+          })
+        : null;
+    if (hot) exposeStats(hot.stats);
+    return createHttpsServer(deps.https ?? {}, (request, response) => {
+      if (!hot?.take(request, response)) handler(request, response);
+    });
+  };
 }
 
 /**

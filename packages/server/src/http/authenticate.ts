@@ -3,6 +3,7 @@ import type { FastifyRequest } from "fastify";
 import type { Config } from "../config/config.js";
 import type { Database } from "../db/database.js";
 import { csrfTokenMatches, findActiveSession, SESSION_COOKIE } from "../identity/sessions.js";
+import { bearerToken } from "./bearer.js";
 import { AppError } from "./errors.js";
 import {
   type DeviceCaller,
@@ -105,21 +106,13 @@ async function authenticateAgent(
   if (route.permission === "enrollment") return anonymous;
   if (!deps.deviceAuthenticator) throw new Error("device routes need a device authenticator");
   const deviceId = (request.params as Record<string, string | undefined>).deviceId ?? "";
-  const device = await deps.deviceAuthenticator(bearerToken(request), deviceId, client);
+  const device = await deps.deviceAuthenticator(bearerToken(request.headers.authorization), deviceId, client);
   return {
     ...anonymous,
     actor: { type: "device", id: device.deviceId },
     organizationId: device.organizationId,
     device,
   };
-}
-
-/** The token of an `Authorization: Bearer <token>` header, or null. */
-export function bearerToken(request: FastifyRequest): string | null {
-  const value = headerValue(request, "authorization");
-  if (!value) return null;
-  const match = /^Bearer ([A-Za-z0-9_]{1,100})$/.exec(value);
-  return match?.[1] ?? null;
 }
 
 function headerValue(request: FastifyRequest, name: string): string | undefined {

@@ -34,13 +34,16 @@ const DATABASE_CODES: Record<string, ErrorCode> = {
   "23514": "request.invalid", // check constraint
 };
 
+/** The first schema violation of a request part, as the API reports it: the field, and why. */
+export function validationError(issues: readonly ValidationIssue[], context: string | undefined): AppError {
+  const issue = issues[0] ?? {};
+  const field = fieldOf(issue, context);
+  return new AppError("request.invalid", { field, message: describe(issue, field) });
+}
+
 function toAppError(error: FastifyError & { code?: string }): AppError | null {
   if (error instanceof AppError) return error;
-  if (error.validation) {
-    const issue = (error.validation[0] ?? {}) as ValidationIssue;
-    const field = fieldOf(issue, error.validationContext);
-    return new AppError("request.invalid", { field, message: describe(issue, field) });
-  }
+  if (error.validation) return validationError(error.validation, error.validationContext);
   switch (error.code) {
     case "FST_ERR_CTP_INVALID_JSON_BODY":
     case "FST_ERR_CTP_EMPTY_JSON_BODY":

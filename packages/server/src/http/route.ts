@@ -38,11 +38,15 @@ export interface RouteSchemas {
 
 type Maybe<S> = S extends TSchema ? Static<S> : undefined;
 
-export interface RouteInput<S extends RouteSchemas> {
+/** What a handler that needs neither the raw request nor the reply gets (the hot path serves it). */
+export interface HotRouteInput<S extends RouteSchemas> {
   params: Maybe<S["params"]>;
   query: Maybe<S["querystring"]>;
   body: Maybe<S["body"]>;
   ctx: RequestContext;
+}
+
+export interface RouteInput<S extends RouteSchemas> extends HotRouteInput<S> {
   request: FastifyRequest;
   reply: FastifyReply;
 }
@@ -68,6 +72,11 @@ export interface RouteDefinition<S extends RouteSchemas = RouteSchemas> {
    */
   isolationExempt?: string;
   handler(input: RouteInput<S>): Promise<unknown>;
+  /**
+   * The same work as `handler`, for the hot path (http/hot-path.ts): agent routes called far more
+   * often than the rest may be answered straight off the HTTP server in their common case.
+   */
+  hotPath?(input: HotRouteInput<S>): Promise<unknown>;
 }
 
 /** Declares a route; the generic ties the handler's input types to its schemas. */

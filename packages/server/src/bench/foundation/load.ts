@@ -230,7 +230,7 @@ function reply(message: LoadReply): void {
 }
 
 if (!process.send) {
-  console.error("bench/load.js is started by bench/run.js (child_process.fork), not directly");
+  console.error("bench/foundation/load.js is started by bench/run.js (child_process.fork), not directly");
   process.exit(2);
 }
 

@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
 import type { AssignableRole } from "@patchpilot/domain";
 import { sql } from "kysely";
-import { verifyChain } from "../audit/verify.js";
-import type { Database } from "../db/database.js";
-import type { AuditContext } from "../db/unit-of-work.js";
-import { hashPassword } from "../identity/passwords.js";
-import { csrfTokenFor, openSession } from "../identity/sessions.js";
-import { createOrganization, createUser } from "../organizations/create-organization.js";
+import { verifyChain } from "../../audit/verify.js";
+import type { Database } from "../../db/database.js";
+import type { AuditContext } from "../../db/unit-of-work.js";
+import { hashPassword } from "../../identity/passwords.js";
+import { csrfTokenFor, openSession } from "../../identity/sessions.js";
+import { createOrganization, createUser } from "../../organizations/create-organization.js";
 
 export const BENCH_CONTEXT: AuditContext = {
   actor: { type: "system", id: null },

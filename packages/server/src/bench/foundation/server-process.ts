@@ -1,10 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
+import { statCpuMs } from "../common/cpu.js";
 
-const CLI = fileURLToPath(new URL("../cli/main.js", import.meta.url));
-// Linux reports process times in clock ticks of 1/100 s (USER_HZ).
-const TICK_MS = 10;
+const CLI = fileURLToPath(new URL("../../cli/main.js", import.meta.url));
 
 /**
  * `patchpilot serve` as its own process tree (a primary and its worker processes), as an operator
@@ -55,17 +54,15 @@ export class ServerProcess {
     } catch {
       // no /proc: count nothing
     }
-    let ticks = 0;
+    let total = 0;
     for (const pid of [String(root), ...children]) {
       try {
-        const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        ticks += Number(fields[11]) + Number(fields[12]);
+        total += statCpuMs(await readFile(`/proc/${pid}/stat`, "utf8"));
       } catch {
         // the process ended while being read
       }
     }
-    return ticks * TICK_MS;
+    return total;
   }
 
   async stop(): Promise<void> {
