@@ -1,12 +1,8 @@
 import Type, { type Static } from "typebox";
 import { DeviceFacts, HardwareId } from "./facts.js";
-import {
-  AvailableUpdate,
-  INVENTORY_LIMITS,
-  Inventory,
-  InventoryEntry,
-  InventoryHashSchema,
-} from "./inventory.js";
+import { AvailableUpdate, INVENTORY_LIMITS } from "./inventory.js";
+import { InventoryHashSchema } from "./inventory-hash.js";
+import { EntryLine, WireInventory } from "./inventory-lines.js";
 
 /**
  * The agent⇄server messages. Every agent route lives under /api/v1/agent; a device route names
@@ -84,7 +80,7 @@ export type CheckInResponse = Static<typeof CheckInResponse>;
 export const FullInventoryUpload = Type.Object(
   {
     reportId: ReportId,
-    inventory: Inventory,
+    inventory: WireInventory,
   },
   { additionalProperties: false },
 );
@@ -100,15 +96,15 @@ const ChangeList = <T extends import("typebox").TSchema>(item: T, max: number) =
   );
 
 /**
- * The changes since the inventory the server holds (`baseHash`). Removed entries are sent whole,
- * so the server can take their digests out of the hash without keeping every entry's text.
+ * The changes since the inventory the server holds (`baseHash`), as lines. Removed entries are
+ * sent whole, so the server can take their digests out of the hash without keeping their text.
  */
 export const InventoryChangesUpload = Type.Object(
   {
     reportId: ReportId,
     baseHash: InventoryHashSchema,
     inventoryHash: InventoryHashSchema,
-    packages: ChangeList(InventoryEntry, INVENTORY_LIMITS.maxPackages),
+    packages: ChangeList(EntryLine, INVENTORY_LIMITS.maxPackages),
     updates: ChangeList(AvailableUpdate, INVENTORY_LIMITS.maxUpdates),
   },
   { additionalProperties: false },

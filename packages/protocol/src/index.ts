@@ -1,4 +1,6 @@
 export * from "./agent-api.js";
 export * from "./facts.js";
 export * from "./inventory.js";
+export * from "./inventory-hash.js";
+export * from "./inventory-lines.js";
 export * from "./tokens.js";

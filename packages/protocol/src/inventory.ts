@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import Type, { type Static } from "typebox";
 
 /**
@@ -100,108 +99,12 @@ export type Inventory = Static<typeof Inventory>;
 
 /** The identity of an entry: two entries with the same key are a duplicate. */
 export function entryKey(e: InventoryEntry): string {
-  return [e.kind, e.ecosystem, e.release, e.name, e.arch ?? "", e.version].join("\u0000");
+  return [e.kind, e.ecosystem, e.release, e.name, e.version, e.arch ?? ""].join("\t");
 }
 
-function updateKey(u: AvailableUpdate): string {
-  return [u.ecosystem, u.name, u.arch ?? "", u.availableVersion].join("\u0000");
+export function updateKey(u: AvailableUpdate): string {
+  return [u.ecosystem, u.name, u.arch ?? "", u.availableVersion].join("\t");
 }
-
-/** One line per entry, field order fixed, so agent and server hash the same bytes. */
-export function entryLine(e: InventoryEntry): string {
-  return JSON.stringify([
-    "p",
-    e.kind,
-    e.ecosystem,
-    e.release,
-    e.name,
-    e.version,
-    e.arch ?? null,
-    e.sourceName ?? null,
-    e.sourceVersion ?? null,
-    e.vendor ?? null,
-  ]);
-}
-
-export function updateLine(u: AvailableUpdate): string {
-  return JSON.stringify([
-    "u",
-    u.ecosystem,
-    u.name,
-    u.arch ?? null,
-    u.currentVersion,
-    u.availableVersion,
-    u.origin ?? null,
-    u.security,
-    u.kb ?? null,
-  ]);
-}
-
-/** SHA-256 of an entry's line: its identity in the server's catalogue and its share of the hash. */
-export function entryDigest(e: InventoryEntry): Buffer {
-  return createHash("sha256").update(entryLine(e)).digest();
-}
-
-export function updateDigest(u: AvailableUpdate): Buffer {
-  return createHash("sha256").update(updateLine(u)).digest();
-}
-
-const MODULUS = 1n << 256n;
-
-/**
- * The inventory hash an agent sends on every check-in: the sum, modulo 2^256, of every entry's
- * and update's digest, as 64 hex digits. A sum does not depend on the order things were collected
- * in, and it can be moved by a change without rereading the rest: the server adds the digests of
- * what was added and subtracts those of what was removed. It detects change; it is not a
- * signature (the agent that computes it is the authority on its own inventory anyway).
- */
-export class InventoryHash {
-  #sum = 0n;
-
-  static of(inventory: Inventory): InventoryHash {
-    const hash = new InventoryHash();
-    for (const e of inventory.packages) hash.add(entryDigest(e));
-    for (const u of inventory.updates) hash.add(updateDigest(u));
-    return hash;
-  }
-
-  static fromHex(hex: string): InventoryHash {
-    if (!/^[0-9a-f]{64}$/.test(hex)) throw new Error("an inventory hash is 64 lowercase hex digits");
-    const hash = new InventoryHash();
-    hash.#sum = BigInt(`0x${hex}`);
-    return hash;
-  }
-
-  add(digest: Buffer): this {
-    this.#sum = (this.#sum + digestValue(digest)) % MODULUS;
-    return this;
-  }
-
-  remove(digest: Buffer): this {
-    this.#sum = (this.#sum - digestValue(digest) + MODULUS) % MODULUS;
-    return this;
-  }
-
-  toHex(): string {
-    return this.#sum.toString(16).padStart(64, "0");
-  }
-}
-
-function digestValue(digest: Buffer): bigint {
-  if (digest.length !== 32) throw new Error("a digest is 32 bytes");
-  return (
-    (digest.readBigUInt64BE(0) << 192n) |
-    (digest.readBigUInt64BE(8) << 128n) |
-    (digest.readBigUInt64BE(16) << 64n) |
-    digest.readBigUInt64BE(24)
-  );
-}
-
-export function inventoryHash(inventory: Inventory): string {
-  return InventoryHash.of(inventory).toHex();
-}
-
-export const InventoryHashSchema = Type.String({ pattern: "^[0-9a-f]{64}$", minLength: 64, maxLength: 64 });
 
 /** The first duplicate entry or update, or null: an inventory lists each thing once. */
 export function findDuplicate(inventory: Inventory): { field: string; index: number } | null {

@@ -1,4 +1,4 @@
-import { type Inventory, inventoryHash } from "@patchpilot/protocol";
+import { entryLine, type Inventory, inventoryHash, toWireInventory } from "@patchpilot/protocol";
 import type { AcknowledgedInventory } from "../state/agent-state.js";
 import type { ReportQueue } from "../state/report-queue.js";
 import { inventoryChanges } from "./inventory-changes.js";
@@ -22,7 +22,12 @@ export async function queueInventory(
       kind: "inventory_changes",
       method: "POST",
       path: `${devicePath}/inventory/changes`,
-      body: { baseHash: base.hash, inventoryHash: hash, packages, updates },
+      body: {
+        baseHash: base.hash,
+        inventoryHash: hash,
+        packages: { added: packages.added.map(entryLine), removed: packages.removed.map(entryLine) },
+        updates,
+      },
       acknowledges,
     });
   } else {
@@ -30,7 +35,7 @@ export async function queueInventory(
       kind: "inventory_full",
       method: "PUT",
       path: `${devicePath}/inventory`,
-      body: { inventory },
+      body: { inventory: toWireInventory(inventory) },
       acknowledges,
     });
   }

@@ -6,6 +6,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { agentsSuite } from "./agents/suite.js";
 import { say } from "./common/format.js";
 import { createScratchDatabase, type ScratchDatabase } from "./common/scratch-database.js";
 import { foundationSuite } from "./foundation/suite.js";
@@ -21,7 +22,7 @@ import type { BenchContext, Suite, SuiteReport } from "./suite.js";
 import { versionsSuite } from "./versions/suite.js";
 
 /** Every suite, in the order they run and appear in docs/performance.md. */
-const SUITES: readonly Suite[] = [foundationSuite, versionsSuite];
+const SUITES: readonly Suite[] = [foundationSuite, versionsSuite, agentsSuite];
 const DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 const DOCS = fileURLToPath(new URL("../../../../docs/", import.meta.url));
 

@@ -57,6 +57,14 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
     types: pgTypes(),
     options: "-c role=patchpilot_system",
   });
+  // An idle pooled connection that breaks (the server restarted, an administrator ended it) is
+  // dropped by the pool and replaced on the next query; without a listener it would end the process.
+  pool.on("error", (error) => {
+    process.emitWarning(`PostgreSQL connection lost while idle: ${error.message}`, "PatchPilotDatabase");
+  });
+  ownerClient.on("error", (error) => {
+    process.emitWarning(`PostgreSQL owner connection lost: ${error.message}`, "PatchPilotDatabase");
+  });
   const kysely = new Kysely<DB>({ dialect: new PostgresDialect({ pool: preparedStatementPool(pool) }) });
   return new Database("postgres", kysely, owner, async () => {
     await ownerClient.end();

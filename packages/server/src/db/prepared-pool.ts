@@ -10,9 +10,13 @@ import type pg from "pg";
  */
 export function preparedStatementPool(pool: pg.Pool): PostgresPool {
   const names = new Map<string, string>();
-  const nameOf = (text: string): string => {
+  // A safety net: should some code build statements whose text varies with the data, they run
+  // unprepared past this many, instead of filling every connection with prepared statements.
+  const MAX_PREPARED = 2000;
+  const nameOf = (text: string): string | undefined => {
     let name = names.get(text);
     if (!name) {
+      if (names.size >= MAX_PREPARED) return undefined;
       name = `pp_${createHash("sha1").update(text).digest("base64url")}`;
       names.set(text, name);
     }
@@ -27,7 +31,8 @@ export function preparedStatementPool(pool: pg.Pool): PostgresPool {
           // corking sends them in one write, which on loopback halves the system calls.
           const stream = socketOf(client);
           stream?.cork();
-          const pending = client.query({ name: nameOf(text), text, values: [...values] });
+          const name = nameOf(text);
+          const pending = client.query({ ...(name ? { name } : {}), text, values: [...values] });
           stream?.uncork();
           const result = await pending;
           return {

@@ -18,7 +18,7 @@ import type { Database } from "../db/database.js";
 import { bearerToken } from "../http/bearer.js";
 import { defineRoute, type RequestContext, type RouteDefinition } from "../http/route.js";
 import { Uuid } from "../http/schemas.js";
-import type { AgentSession, AgentSessionCache } from "./agent-sessions.js";
+import { type AgentSession, type AgentSessionCache, isAgentSession } from "./agent-sessions.js";
 import { type CheckInSettings, checkIn } from "./check-in.js";
 import { rotateDeviceToken } from "./device-tokens.js";
 import { enroll } from "./enrollment.js";
@@ -53,24 +53,19 @@ const EXAMPLE_FACTS = {
   agentVersion: "0.1.0",
   patchSources: [{ mechanism: "unattended-upgrades", automaticInstall: false }],
 };
-const EXAMPLE_PACKAGE = {
-  kind: "package" as const,
-  ecosystem: "dpkg" as const,
-  release: "debian:12",
-  name: "openssl",
-  version: "3.0.11-1~deb12u2",
-  arch: "amd64",
-  sourceName: "openssl",
-};
+const EXAMPLE_PACKAGE = "p\tpackage\tdpkg\tdebian:12\topenssl\t3.0.11-1~deb12u2\tamd64\topenssl\t\t";
 const EXAMPLE_REPORT_ID = "5b0c6a5e-8a41-4b8e-9d0b-2f6d3f1f9e11";
 
 /** An inventory of the largest allowed size, with room for long names, fits in this. */
 export const INVENTORY_BODY_LIMIT = INVENTORY_LIMITS.maxPackages * 400 + 1024 * 1024;
 
-function sessionOf(deps: AgentRouteDeps, ctx: RequestContext): AgentSession {
-  const session = ctx.device ? deps.sessions.forDevice(ctx.device.deviceId) : undefined;
-  if (!session) throw new Error("agent route without an authenticated device");
-  return session;
+/**
+ * The session the request was authenticated with. It is carried in the request context, not looked
+ * up again: a revocation that lands while the request runs takes effect on the next request.
+ */
+function sessionOf(ctx: RequestContext): AgentSession {
+  if (!isAgentSession(ctx.device)) throw new Error("agent route without an authenticated device");
+  return ctx.device;
 }
 
 export function agentRoutes(deps: AgentRouteDeps): RouteDefinition[] {
@@ -100,8 +95,8 @@ export function agentRoutes(deps: AgentRouteDeps): RouteDefinition[] {
       permission: "device",
       schema: { params: DeviceParams, body: CheckInRequest, response: { 200: CheckInResponse } },
       example: { facts: EXAMPLE_FACTS, inventoryHash: "0".repeat(64) },
-      handler: ({ body, ctx }) => checkIn(db, deps.presence, deps.settings, sessionOf(deps, ctx), ctx, body),
-      hotPath: ({ body, ctx }) => checkIn(db, deps.presence, deps.settings, sessionOf(deps, ctx), ctx, body),
+      handler: ({ body, ctx }) => checkIn(db, deps.presence, deps.settings, sessionOf(ctx), ctx, body),
+      hotPath: ({ body, ctx }) => checkIn(db, deps.presence, deps.settings, sessionOf(ctx), ctx, body),
     }),
     defineRoute({
       method: "PUT",
@@ -112,7 +107,7 @@ export function agentRoutes(deps: AgentRouteDeps): RouteDefinition[] {
       bodyLimit: INVENTORY_BODY_LIMIT,
       schema: { params: DeviceParams, body: FullInventoryUpload, response: { 200: InventoryAccepted } },
       example: { reportId: EXAMPLE_REPORT_ID, inventory: { packages: [EXAMPLE_PACKAGE], updates: [] } },
-      handler: ({ body, ctx }) => deps.ingest.full(sessionOf(deps, ctx), ctx, body),
+      handler: ({ body, ctx }) => deps.ingest.full(sessionOf(ctx), ctx, body),
     }),
     defineRoute({
       method: "POST",
@@ -129,7 +124,7 @@ export function agentRoutes(deps: AgentRouteDeps): RouteDefinition[] {
         packages: { added: [], removed: [] },
         updates: { added: [], removed: [] },
       },
-      handler: ({ body, ctx }) => deps.ingest.changes(sessionOf(deps, ctx), ctx, body),
+      handler: ({ body, ctx }) => deps.ingest.changes(sessionOf(ctx), ctx, body),
     }),
     defineRoute({
       method: "GET",
@@ -146,7 +141,7 @@ export function agentRoutes(deps: AgentRouteDeps): RouteDefinition[] {
         response: { 200: JobsResponse },
       },
       async handler({ query, ctx, request }) {
-        const session = sessionOf(deps, ctx);
+        const session = sessionOf(ctx);
         if (!session.jobsPending && query.waitSeconds > 0) {
           // An agent that hangs up stops the wait (its keep-alive socket may serve many requests).
           const socket = request.raw.socket;
@@ -178,7 +173,7 @@ export function agentRoutes(deps: AgentRouteDeps): RouteDefinition[] {
         finishedAt: "2026-12-01T10:00:04Z",
         summary: "inventory sent: 1,843 packages",
       },
-      handler: ({ body, ctx }) => recordJobResult(db, sessionOf(deps, ctx), ctx, body),
+      handler: ({ body, ctx }) => recordJobResult(db, sessionOf(ctx), ctx, body),
     }),
     defineRoute({
       method: "POST",
@@ -188,7 +183,7 @@ export function agentRoutes(deps: AgentRouteDeps): RouteDefinition[] {
       permission: "device",
       successStatus: 201,
       schema: { params: DeviceParams, response: { 201: TokenRotationResponse } },
-      handler: ({ ctx }) => rotateDeviceToken(db, sessionOf(deps, ctx), ctx),
+      handler: ({ ctx }) => rotateDeviceToken(db, sessionOf(ctx), ctx),
     }),
   ];
 }

@@ -5,7 +5,7 @@ import { agentRoutes } from "./agent-routes.js";
 import { AgentSessionCache } from "./agent-sessions.js";
 import type { CheckInSettings } from "./check-in.js";
 import { ONLINE_INTERVALS } from "./device-queries.js";
-import { completeRotation } from "./device-tokens.js";
+import { completeRotation, misuseRecorder } from "./device-tokens.js";
 import { deviceRoutes } from "./devices-routes.js";
 import { enrollmentTokenRoutes } from "./enrollment-tokens-routes.js";
 import { groupRoutes } from "./groups-routes.js";
@@ -13,7 +13,7 @@ import { InventoryIngest } from "./inventory-ingest.js";
 import { JobWaiters } from "./jobs.js";
 import { PackageSets } from "./package-sets.js";
 import { PresenceRecorder } from "./presence.js";
-import { type Signal, SignalPoller } from "./signals.js";
+import { listenLocally, type Signal, SignalPoller } from "./signals.js";
 import { SoftwareCatalog } from "./software-catalog.js";
 
 export const DEFAULT_DEVICE_SETTINGS: CheckInSettings = { checkInIntervalSeconds: 60, tokenRotationDays: 30 };
@@ -39,7 +39,11 @@ export function createDevicesCapability(
   settings: CheckInSettings = DEFAULT_DEVICE_SETTINGS,
   log: (error: unknown, message: string) => void = () => {},
 ): DevicesCapability {
-  const sessions = new AgentSessionCache(db, (session, client) => completeRotation(db, session, client));
+  const sessions = new AgentSessionCache(
+    db,
+    (session, tokenId, client) => completeRotation(db, session, tokenId, client),
+    misuseRecorder(db, (error) => log(error, "could not record a device token's misuse")),
+  );
   const presence = new PresenceRecorder(db, (error) => log(error, "could not record device presence"));
   const ingest = new InventoryIngest(db, new SoftwareCatalog(), new PackageSets());
   const waiters = new JobWaiters();
@@ -65,6 +69,7 @@ export function createDevicesCapability(
       }
     }
   };
+  let stopListening = () => {};
   const signals = new SignalPoller(db, applySignal, (error) => log(error, "could not read agent signals"));
   const onlineSeconds = settings.checkInIntervalSeconds * ONLINE_INTERVALS;
   return {
@@ -80,10 +85,12 @@ export function createDevicesCapability(
     ingest,
     signals,
     start() {
+      stopListening = listenLocally(applySignal);
       signals.start();
       presence.start();
     },
     async stop() {
+      stopListening();
       waiters.wakeAll();
       await signals.stop();
       await presence.stop();

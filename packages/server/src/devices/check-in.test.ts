@@ -1,4 +1,4 @@
-import { generateToken, type Inventory, inventoryHash } from "@patchpilot/protocol";
+import { generateToken, type Inventory, inventoryHash, toWireInventory } from "@patchpilot/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, createTestOrg, startTestApp, type TestApp, type TestOrg } from "../testing/app.js";
 import {
@@ -31,7 +31,7 @@ function upload(device: TestDevice, inventory: Inventory, reportId: string = cry
     method: "PUT",
     url: `/api/v1/agent/devices/${device.deviceId}/inventory`,
     token: device.token,
-    body: { reportId, inventory },
+    body: { reportId, inventory: toWireInventory(inventory) },
   });
 }
 
@@ -137,6 +137,11 @@ describe("check-in", () => {
     const cross = await checkIn(other, null, device.token);
     expect(cross.statusCode).toBe(403);
     expect(cross.json().error.code).toBe("agent.wrong_device");
+    // The attempt is on the record of the token's own device; the other device is untouched.
+    const misuse = await t.db.owner.query<{ device_id: string }>(
+      "SELECT device_id FROM device_events WHERE event_type = 'device.token_misused'",
+    );
+    expect(misuse).toEqual([{ device_id: device.deviceId }]);
   });
 
   it("stops a revoked token at once, and on a second server process within a second", async () => {

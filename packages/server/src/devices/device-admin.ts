@@ -138,7 +138,7 @@ export async function requestInventory(
   return db.withOrganization(organizationId, ctx, async (tx) => {
     await liveDevice(tx, deviceId);
     const jobId = await queueJob(tx, ctx.actor, deviceId, "inventory");
-    await emitSignal(tx.db, deviceId, "inventory_requested");
+    await emitSignal(tx, deviceId, "inventory_requested");
     tx.audit({
       action: "devices.inventory_requested",
       target: { type: "device", id: deviceId },

@@ -45,6 +45,7 @@ export async function rotateDeviceToken(
 export async function completeRotation(
   db: Database,
   session: AgentSession,
+  tokenId: string,
   client: ClientInfo,
 ): Promise<void> {
   const ctx: AuditContext = { ...client, actor: { type: "device", id: session.deviceId } };
@@ -52,22 +53,22 @@ export async function completeRotation(
     await tx.db
       .updateTable("device_tokens")
       .set({ first_used_at: new Date() })
-      .where("id", "=", session.tokenId)
+      .where("id", "=", tokenId)
       .where("first_used_at", "is", null)
       .execute();
     const retired = await tx.db
       .updateTable("device_tokens")
       .set({ revoked_at: new Date(), revoked_reason: "rotated" })
       .where("device_id", "=", session.deviceId)
-      .where("id", "!=", session.tokenId)
+      .where("id", "!=", tokenId)
       .where("revoked_at", "is", null)
       .returning("id")
       .execute();
-    await emitSignal(tx.db, session.deviceId, "credentials_changed");
+    await emitSignal(tx, session.deviceId, "credentials_changed");
     tx.deviceEvent({
       eventType: "device.token_rotated",
       deviceId: session.deviceId,
-      details: { tokenId: session.tokenId, revokedTokenIds: retired.map((r) => r.id) },
+      details: { tokenId, revokedTokenIds: retired.map((r) => r.id) },
     });
   });
 }
@@ -85,6 +86,39 @@ export async function revokeAllTokens(
     .where("revoked_at", "is", null)
     .returning("id")
     .execute();
-  await emitSignal(tx.db, deviceId, "credentials_changed");
+  await emitSignal(tx, deviceId, "credentials_changed");
   return rows.length;
+}
+
+// A misbehaving agent could try other ids on every request: one event a minute per device is enough.
+const MISUSE_EVENT_INTERVAL_MS = 60_000;
+
+/**
+ * Records a device token used for another device's id as a device event on the token's own
+ * device (the operator sees that this agent, or whoever holds its token, reached for another).
+ */
+export function misuseRecorder(
+  db: Database,
+  onError: (error: unknown) => void,
+): (session: AgentSession, attemptedDeviceId: string, client: ClientInfo) => Promise<void> {
+  const lastRecorded = new Map<string, number>();
+  return async (session, _attemptedDeviceId, client) => {
+    const now = Date.now();
+    if (now - (lastRecorded.get(session.deviceId) ?? 0) < MISUSE_EVENT_INTERVAL_MS) return;
+    if (lastRecorded.size > 10_000) lastRecorded.clear();
+    lastRecorded.set(session.deviceId, now);
+    const ctx: AuditContext = { ...client, actor: { type: "device", id: session.deviceId } };
+    await db
+      .withOrganization(session.organizationId, ctx, async (tx) => {
+        tx.deviceEvent({
+          eventType: "device.token_misused",
+          deviceId: session.deviceId,
+          result: "failure",
+          errorCode: "agent.wrong_device",
+          // Not the id it tried: that may be another organisation's, and this record is this one's.
+          details: { ip: client.ip, userAgent: client.userAgent },
+        });
+      })
+      .catch(onError);
+  };
 }

@@ -204,7 +204,7 @@ async function takeOver(
     .where("device_id", "=", deviceId)
     .where("revoked_at", "is", null)
     .execute();
-  await emitSignal(tx.db, deviceId, "credentials_changed");
+  await emitSignal(tx, deviceId, "credentials_changed");
 }
 
 /** A refused enrolment is audited where someone can see it: the token's organisation, if known. */

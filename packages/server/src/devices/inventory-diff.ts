@@ -1,7 +1,8 @@
-import { type AvailableUpdate, updateLine } from "@patchpilot/protocol";
+import { type AvailableUpdate, parseEntryLine, updateLine } from "@patchpilot/protocol";
+import { anyOf } from "../db/any-of.js";
 import type { OrganizationTransaction } from "../db/database.js";
 import type { DeviceEventInput } from "../db/unit-of-work.js";
-import type { DigestedEntry } from "./software-catalog.js";
+import type { DigestedLine } from "./software-catalog.js";
 
 /** Entries listed by name in one device event; the counts are always complete. */
 const LISTED = 200;
@@ -18,7 +19,7 @@ export interface InventoryChange {
   first: boolean;
   added: readonly number[];
   removed: readonly number[];
-  entriesById: ReadonlyMap<number, DigestedEntry>;
+  entriesById: ReadonlyMap<number, DigestedLine>;
   updatesBefore: readonly AvailableUpdate[];
   updatesAfter: readonly AvailableUpdate[];
   packageCount: number;
@@ -48,7 +49,8 @@ export async function describeInventoryChange(
   }
   const added: Described[] = [];
   for (const id of change.added.slice(0, LISTED * 2)) {
-    const e = change.entriesById.get(id)?.entry;
+    const line = change.entriesById.get(id)?.line;
+    const e = line === undefined ? undefined : parseEntryLine(line);
     if (e)
       added.push({
         name: e.name,
@@ -64,7 +66,7 @@ export async function describeInventoryChange(
       : await tx.db
           .selectFrom("software")
           .select(["id", "name", "version", "arch", "kind", "ecosystem"])
-          .where("id", "in", change.removed.slice(0, LISTED * 2))
+          .where(anyOf("id", change.removed.slice(0, LISTED * 2), "integer"))
           .execute();
   const removed: Described[] = removedRows.map(({ id: _id, ...rest }) => rest);
   const { changed, onlyAdded, onlyRemoved } = pairVersionChanges(added, removed);

@@ -1,11 +1,12 @@
 import {
   type AvailableUpdate,
+  duplicateLine,
   type FullInventoryUpload,
-  findDuplicate,
   type InventoryAccepted,
   type InventoryChangesUpload,
   InventoryHash,
   updateDigest,
+  updateKey,
   updateLine,
 } from "@patchpilot/protocol";
 import { sql } from "kysely";
@@ -15,7 +16,7 @@ import { AppError } from "../http/errors.js";
 import type { AgentSession } from "./agent-sessions.js";
 import { describeInventoryChange } from "./inventory-diff.js";
 import { applyDelta, difference, type IdSet, type PackageSets, toIdSet } from "./package-sets.js";
-import { type DigestedEntry, digestEntries, type SoftwareCatalog } from "./software-catalog.js";
+import { type DigestedLine, digestLines, type SoftwareCatalog } from "./software-catalog.js";
 
 /** Told, inside the transaction that stores it, which catalogue ids a device gained and lost. */
 export type InventoryListener = (
@@ -32,7 +33,7 @@ interface CurrentInventory {
 interface NewInventory {
   ids: IdSet;
   /** Entries of this upload by catalogue id, to describe what was added without a query. */
-  entriesById: Map<number, DigestedEntry>;
+  entriesById: Map<number, DigestedLine>;
   updates: AvailableUpdate[];
   hash: string;
 }
@@ -62,7 +63,7 @@ export class InventoryIngest {
   ): Promise<InventoryAccepted> {
     const { inventory } = upload;
     rejectDuplicates(inventory.packages, inventory.updates, "body/inventory");
-    const digested = digestEntries(inventory.packages);
+    const digested = digestLines(inventory.packages);
     const hash = new InventoryHash();
     for (const e of digested) hash.add(e.digest);
     for (const u of inventory.updates) hash.add(updateDigest(u));
@@ -76,8 +77,8 @@ export class InventoryIngest {
         return { inventoryHash, packageCount: current.ids.length, duplicate: false };
       }
       const ids = await this.catalog.resolve(tx, digested);
-      const entriesById = new Map<number, DigestedEntry>();
-      for (const [i, id] of ids.entries()) entriesById.set(id, digested[i] as DigestedEntry);
+      const entriesById = new Map<number, DigestedLine>();
+      for (const [i, id] of ids.entries()) entriesById.set(id, digested[i] as DigestedLine);
       const next = { ids: toIdSet(ids), entriesById, updates: inventory.updates, hash: inventoryHash };
       return this.#store(tx, session, upload.reportId, "full", current, next);
     });
@@ -90,8 +91,8 @@ export class InventoryIngest {
   ): Promise<InventoryAccepted> {
     const { packages, updates } = upload;
     rejectDuplicates(packages.added, updates.added, "body/added");
-    const added = digestEntries(packages.added);
-    const removed = digestEntries(packages.removed);
+    const added = digestLines(packages.added);
+    const removed = digestLines(packages.removed);
     const hash = InventoryHash.fromHex(upload.baseHash);
     for (const e of added) hash.add(e.digest);
     for (const e of removed) hash.remove(e.digest);
@@ -115,8 +116,8 @@ export class InventoryIngest {
       const nextUpdates = applyUpdateChanges(current.updates, updates.added, updates.removed);
       if (nextUpdates === null) throw new AppError("inventory.hash_mismatch");
 
-      const entriesById = new Map<number, DigestedEntry>();
-      for (const [i, id] of addedIds.entries()) entriesById.set(id, added[i] as DigestedEntry);
+      const entriesById = new Map<number, DigestedLine>();
+      for (const [i, id] of addedIds.entries()) entriesById.set(id, added[i] as DigestedLine);
       const next: NewInventory = {
         ids: applyDelta(current.ids, addedIds, removedIds as number[]),
         entriesById,
@@ -227,18 +228,21 @@ async function reportOutcome(
   };
 }
 
-function rejectDuplicates(
-  packages: Parameters<typeof findDuplicate>[0]["packages"],
-  updates: AvailableUpdate[],
-  at: string,
-): void {
-  const duplicate = findDuplicate({ packages, updates });
-  if (duplicate) {
-    throw new AppError("inventory.duplicate_entry", {
-      field: `${at}/${duplicate.field}/${duplicate.index}`,
-      message: `The inventory lists the same ${duplicate.field === "packages" ? "package" : "update"} twice (${at}/${duplicate.field}/${duplicate.index}).`,
-    });
-  }
+function rejectDuplicates(lines: readonly string[], updates: readonly AvailableUpdate[], at: string): void {
+  const line = duplicateLine(lines);
+  const seen = new Set<string>();
+  const update = updates.findIndex((u) => {
+    const key = updateKey(u);
+    if (seen.has(key)) return true;
+    seen.add(key);
+    return false;
+  });
+  if (line < 0 && update < 0) return;
+  const field = line >= 0 ? `${at}/packages/${line}` : `${at}/updates/${update}`;
+  throw new AppError("inventory.duplicate_entry", {
+    field,
+    message: `The inventory lists the same ${line >= 0 ? "package" : "update"} twice (${field}).`,
+  });
 }
 
 /** The update list after the changes, or null when a removed update was not in it. */

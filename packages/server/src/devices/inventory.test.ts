@@ -1,4 +1,11 @@
-import { INVENTORY_LIMITS, type Inventory, type InventoryEntry, inventoryHash } from "@patchpilot/protocol";
+import {
+  entryLine,
+  INVENTORY_LIMITS,
+  type Inventory,
+  type InventoryEntry,
+  inventoryHash,
+  toWireInventory,
+} from "@patchpilot/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, createTestOrg, startTestApp, type TestApp, type TestOrg } from "../testing/app.js";
 import {
@@ -17,7 +24,12 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-function upload(device: TestDevice, body: unknown) {
+/** A full inventory as the agent sends it: entries as lines. */
+function upload(device: TestDevice, inventory: Inventory, reportId: string = crypto.randomUUID()) {
+  return uploadRaw(device, { reportId, inventory: toWireInventory(inventory) });
+}
+
+function uploadRaw(device: TestDevice, body: unknown) {
   return callAsAgent(t.app, {
     method: "PUT",
     url: `/api/v1/agent/devices/${device.deviceId}/inventory`,
@@ -44,8 +56,8 @@ function changes(
       baseHash: inventoryHash(from),
       inventoryHash: inventoryHash(to),
       packages: {
-        added: to.packages.filter((p) => !fromKeys.has(key(p))),
-        removed: from.packages.filter((p) => !toKeys.has(key(p))),
+        added: to.packages.filter((p) => !fromKeys.has(key(p))).map(entryLine),
+        removed: from.packages.filter((p) => !toKeys.has(key(p))).map(entryLine),
       },
       updates: {
         added: to.updates.filter((u) => !from.updates.some((f) => key(f as never) === key(u as never))),
@@ -79,7 +91,7 @@ describe("inventory", () => {
   it("stores a full inventory and reads it back page by page, exactly as sent", async () => {
     const device = await enrollTestDevice(t.db, org.organizationId);
     const inventory = sampleInventory(25, "full");
-    expect((await upload(device, { reportId: crypto.randomUUID(), inventory })).statusCode).toBe(200);
+    expect((await upload(device, inventory)).statusCode).toBe(200);
     expect(sorted(await inventoryOf(device))).toEqual(sorted(inventory.packages));
     const updates = await call(t.app, {
       method: "GET",
@@ -100,21 +112,44 @@ describe("inventory", () => {
     const sets = async () =>
       (await t.db.owner.query<{ n: number }>("SELECT count(*)::int AS n FROM package_sets"))[0]?.n ?? 0;
     const first = await enrollTestDevice(t.db, org.organizationId);
-    await upload(first, { reportId: crypto.randomUUID(), inventory: image });
+    await upload(first, image);
     const before = await sets();
     for (let i = 0; i < 3; i++) {
       const device = await enrollTestDevice(t.db, org.organizationId);
       const own = { ...image, packages: [...image.packages.slice(i), debPackage(`role-${i}`, "1.0")] };
-      expect((await upload(device, { reportId: crypto.randomUUID(), inventory: own })).statusCode).toBe(200);
+      expect((await upload(device, own)).statusCode).toBe(200);
       expect(sorted(await inventoryOf(device))).toEqual(sorted(own.packages));
     }
     expect(await sets()).toBe(before);
   });
 
+  it("finds the image two machines share and makes it the base of the next ones", async () => {
+    const image = sampleInventory(300, "core");
+    const machine = (role: string) => ({
+      ...image,
+      packages: [...image.packages, ...sampleInventory(60, role).packages],
+    });
+    const sets = async () =>
+      (await t.db.owner.query<{ n: number }>("SELECT count(*)::int AS n FROM package_sets"))[0]?.n ?? 0;
+    const start = await sets();
+    for (const role of ["web", "db"]) {
+      const device = await enrollTestDevice(t.db, org.organizationId);
+      await upload(device, machine(role));
+    }
+    // The first machine's set, then the core both share.
+    expect(await sets()).toBe(start + 2);
+    for (const role of ["cache", "mail", "build"]) {
+      const device = await enrollTestDevice(t.db, org.organizationId);
+      await upload(device, machine(role));
+      expect(sorted(await inventoryOf(device))).toEqual(sorted(machine(role).packages));
+    }
+    expect(await sets()).toBe(start + 2);
+  });
+
   it("applies changes since the stored inventory and describes them as a device event", async () => {
     const device = await enrollTestDevice(t.db, org.organizationId);
     const before = sampleInventory(20, "chg");
-    await upload(device, { reportId: crypto.randomUUID(), inventory: before });
+    await upload(device, before);
     const after: Inventory = {
       packages: [
         ...before.packages.filter((p) => p.name !== "chg-0003" && p.name !== "chg-0004"),
@@ -143,7 +178,7 @@ describe("inventory", () => {
   it("refuses changes from a base the server does not hold, or that do not add up, and changes nothing", async () => {
     const device = await enrollTestDevice(t.db, org.organizationId);
     const base = sampleInventory(10, "mm");
-    await upload(device, { reportId: crypto.randomUUID(), inventory: base });
+    await upload(device, base);
     const next = { ...base, packages: [...base.packages, debPackage("extra", "1")] };
     const stale = await changes(device, sampleInventory(3, "other"), next);
     expect(stale.statusCode).toBe(409);
@@ -167,8 +202,8 @@ describe("inventory", () => {
   it("applies a report once: the same report id sent again changes nothing", async () => {
     const device = await enrollTestDevice(t.db, org.organizationId);
     const reportId = crypto.randomUUID();
-    const first = await upload(device, { reportId, inventory: sampleInventory(5, "once") });
-    const again = await upload(device, { reportId, inventory: sampleInventory(9, "different") });
+    const first = await upload(device, sampleInventory(5, "once"), reportId);
+    const again = await upload(device, sampleInventory(9, "different"), reportId);
     expect(first.json().duplicate).toBe(false);
     expect(again.json()).toEqual({ ...first.json(), duplicate: true });
     expect(sorted(await inventoryOf(device))).toEqual(sorted(sampleInventory(5, "once").packages));
@@ -177,7 +212,7 @@ describe("inventory", () => {
   it("writes nothing for an unchanged full inventory", async () => {
     const device = await enrollTestDevice(t.db, org.organizationId);
     const inventory = sampleInventory(8, "same");
-    await upload(device, { reportId: crypto.randomUUID(), inventory });
+    await upload(device, inventory);
     const count = async () =>
       (
         await t.db.owner.query<{ n: number }>(
@@ -187,8 +222,8 @@ describe("inventory", () => {
       )[0]?.n;
     const events = await count();
     const again = await upload(device, {
-      reportId: crypto.randomUUID(),
-      inventory: { packages: [...inventory.packages].reverse(), updates: inventory.updates },
+      packages: [...inventory.packages].reverse(),
+      updates: inventory.updates,
     });
     expect(again.statusCode).toBe(200);
     expect(await count()).toBe(events);
@@ -204,7 +239,7 @@ describe("inventory bad input", () => {
   it("refuses a duplicate entry, naming it", async () => {
     const inventory = sampleInventory(4, "dup");
     inventory.packages.push({ ...(inventory.packages[2] as InventoryEntry) });
-    const response = await upload(device, { reportId: crypto.randomUUID(), inventory });
+    const response = await upload(device, inventory);
     expect(response.statusCode).toBe(400);
     expect(response.json().error).toMatchObject({
       code: "inventory.duplicate_entry",
@@ -216,10 +251,7 @@ describe("inventory bad input", () => {
     const packages = Array.from({ length: INVENTORY_LIMITS.maxPackages + 1 }, (_, i) =>
       debPackage(`p${i}`, "1"),
     );
-    const response = await upload(device, {
-      reportId: crypto.randomUUID(),
-      inventory: { packages, updates: [] },
-    });
+    const response = await upload(device, { packages, updates: [] });
     expect(response.statusCode).toBe(400);
     expect(response.json().error.field).toBe("body/inventory/packages");
   });
@@ -232,20 +264,29 @@ describe("inventory bad input", () => {
       { ...debPackage("ok", "1"), release: "no release" },
     ];
     for (const entry of bad) {
-      const response = await upload(device, {
+      const response = await upload(device, { packages: [entry], updates: [] });
+      expect(response.statusCode).toBe(400);
+      expect(response.json().error.field).toBe("body/inventory/packages/0");
+    }
+    // A line with a field too many, or an unknown kind, is not an entry either.
+    for (const line of [
+      "p\tpackage\tdpkg\tdebian:12\tx\t1\t\t\t\t\textra",
+      "p\tgadget\tdpkg\tdebian:12\tx\t1\t\t\t\t",
+    ]) {
+      const response = await uploadRaw(device, {
         reportId: crypto.randomUUID(),
-        inventory: { packages: [entry], updates: [] },
+        inventory: { packages: [line], updates: [] },
       });
       expect(response.statusCode).toBe(400);
-      expect(response.json().error.field).toMatch(/^body\/inventory\/packages\/0/);
+      expect(response.json().error.field).toBe("body/inventory/packages/0");
     }
-    const unknown = await upload(device, {
+    const unknown = await uploadRaw(device, {
       reportId: crypto.randomUUID(),
       inventory: { packages: [], updates: [] },
       extra: 1,
     });
     expect(unknown.json().error.field).toBe("body/extra");
-    const wrongType = await upload(device, {
+    const wrongType = await uploadRaw(device, {
       reportId: crypto.randomUUID(),
       inventory: { packages: "all", updates: [] },
     });
@@ -254,12 +295,12 @@ describe("inventory bad input", () => {
 
   it("refuses a body that is not UTF-8", async () => {
     const json = Buffer.from(
-      `{"reportId":"${crypto.randomUUID()}","inventory":{"packages":[{"kind":"package","ecosystem":"dpkg","release":"debian:12","name":"caf`,
+      `{"reportId":"${crypto.randomUUID()}","inventory":{"packages":["p\\tpackage\\tdpkg\\tdebian:12\\tcaf`,
     );
     const body = Buffer.concat([
       json,
       Buffer.from([0xc3, 0x28]),
-      Buffer.from(`","version":"1"}],"updates":[]}}`),
+      Buffer.from(`\\t1\\t\\t\\t\\t"],"updates":[]}}`),
     ]);
     const response = await t.app.inject({
       method: "PUT",
@@ -290,9 +331,9 @@ describe("installations", () => {
       ...base,
       packages: [...base.packages, debPackage("openssl", version, { sourceName: "openssl" })],
     });
-    await upload(a, { reportId: crypto.randomUUID(), inventory: withOpenssl("3.0.11-1~deb12u2") });
-    await upload(b, { reportId: crypto.randomUUID(), inventory: withOpenssl("3.0.11-1") });
-    await upload(c, { reportId: crypto.randomUUID(), inventory: withOpenssl("3.0.13-1~deb12u1") });
+    await upload(a, withOpenssl("3.0.11-1~deb12u2"));
+    await upload(b, withOpenssl("3.0.11-1"));
+    await upload(c, withOpenssl("3.0.13-1~deb12u1"));
     const query = async (below: string) => {
       const response = await call(t.app, {
         method: "GET",

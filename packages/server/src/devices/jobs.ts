@@ -1,5 +1,6 @@
 import type { Job, JobKind, JobResultReport } from "@patchpilot/protocol";
 import { sql } from "kysely";
+import { anyOf } from "../db/any-of.js";
 import type { Database, OrganizationTransaction } from "../db/database.js";
 import type { AuditContext } from "../db/unit-of-work.js";
 import { AppError } from "../http/errors.js";
@@ -28,7 +29,7 @@ export async function queueJob(
     })
     .returning("id")
     .executeTakeFirstOrThrow();
-  await emitSignal(tx.db, deviceId, "jobs_queued");
+  await emitSignal(tx, deviceId, "jobs_queued");
   tx.deviceEvent({ eventType: "job.queued", deviceId, details: { jobId: row.id, kind } });
   return row.id;
 }
@@ -90,9 +91,11 @@ export async function deliverJobs(db: Database, session: AgentSession, ctx: Audi
         .updateTable("device_jobs")
         .set({ state: "expired", completed_at: new Date() })
         .where(
-          "id",
-          "in",
-          expired.map((j) => j.id),
+          anyOf(
+            "id",
+            expired.map((j) => j.id),
+            "uuid",
+          ),
         )
         .execute();
       for (const j of expired) {
@@ -113,9 +116,11 @@ export async function deliverJobs(db: Database, session: AgentSession, ctx: Audi
           delivery_count: sql<number>`delivery_count + 1`,
         })
         .where(
-          "id",
-          "in",
-          live.map((j) => j.id),
+          anyOf(
+            "id",
+            live.map((j) => j.id),
+            "uuid",
+          ),
         )
         .execute();
       for (const j of live) {

@@ -41,10 +41,31 @@ export function applyDelta(base: IdSet, added: readonly number[], removed: reado
   return toIdSet(out);
 }
 
-/** How far a device may drift from its base before it gets a base of its own. */
+/** How far a device may drift from its base (added plus removed) before it needs another base. */
 export function rebaseThreshold(size: number): number {
-  return Math.max(32, Math.ceil(size * 0.05));
+  return Math.max(32, Math.ceil(size * 0.15));
 }
+
+/** What both sets hold. */
+export function intersection(a: IdSet, b: IdSet): IdSet {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i] as number;
+    const y = b[j] as number;
+    if (x === y) {
+      out.push(x);
+      i++;
+      j++;
+    } else if (x < y) i++;
+    else j++;
+  }
+  return Int32Array.from(out);
+}
+
+// A new base shared with the nearest one must keep most of the inventory, or it shares nothing.
+const SHARED_CORE = 0.8;
 
 const CANDIDATES_PER_RELEASE = 8;
 const MAX_CACHED_SETS = 4096;
@@ -78,7 +99,11 @@ export class PackageSets {
       }
     }
     if (best && bestDistance <= rebaseThreshold(ids.length)) return best;
-    const created = await this.#store(tx, release, ids);
+    // Two machines from one image differ in their own extra packages: their common core is the
+    // image, and a base made of it serves both and every later machine like them.
+    const core = best ? intersection(best.ids, ids) : null;
+    const base = core && core.length >= ids.length * SHARED_CORE ? core : ids;
+    const created = await this.#store(tx, release, base);
     // A set this transaction made exists only once it commits.
     tx.afterCommit(() => {
       this.#remember(created.id, created.ids);

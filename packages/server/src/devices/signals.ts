@@ -5,14 +5,33 @@ import type { DB } from "../db/schema.js";
 export type SignalKind = "credentials_changed" | "jobs_queued" | "inventory_requested";
 
 export interface Signal {
-  seq: number;
+  seq?: number;
   deviceId: string;
   kind: SignalKind;
 }
 
+type LocalListener = (signal: Omit<Signal, "seq">) => void;
+const local = new Set<LocalListener>();
+
+/**
+ * Signals raised in this process, delivered to its own listeners as soon as the transaction
+ * commits, without waiting for the next poll (which delivers them again, harmlessly).
+ */
+export function listenLocally(listener: LocalListener): () => void {
+  local.add(listener);
+  return () => local.delete(listener);
+}
+
 /** Records, in the caller's transaction, that every server process must learn of a change. */
-export async function emitSignal(db: Transaction<DB>, deviceId: string, kind: SignalKind): Promise<void> {
-  await db.insertInto("agent_signals").values({ device_id: deviceId, kind }).execute();
+export async function emitSignal(
+  tx: { db: Transaction<DB>; afterCommit(effect: () => void): void },
+  deviceId: string,
+  kind: SignalKind,
+): Promise<void> {
+  await tx.db.insertInto("agent_signals").values({ device_id: deviceId, kind }).execute();
+  tx.afterCommit(() => {
+    for (const listener of local) listener({ deviceId, kind });
+  });
 }
 
 export const SIGNAL_POLL_MS = 250;

@@ -1,30 +1,19 @@
-import { hash } from "node:crypto";
-import { entryLine, type InventoryEntry } from "@patchpilot/protocol";
+import { lineDigest, parseEntryLine } from "@patchpilot/protocol";
 import { sql } from "kysely";
 import type { OrganizationTransaction } from "../db/database.js";
 
-// Statements stay well below PostgreSQL's 65,535 parameters.
-const LOOKUP_CHUNK = 5000;
-const INSERT_CHUNK = 1000;
-
-function chunked<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-/** An inventory entry with its digest (its identity in the catalogue and its share of the hash). */
-export interface DigestedEntry {
-  entry: InventoryEntry;
+/** An inventory line with its digest (its identity in the catalogue and its share of the hash). */
+export interface DigestedLine {
+  line: string;
   digest: Buffer;
   /** The digest as base64: the in-memory catalogue key. */
   key: string;
 }
 
-export function digestEntries(entries: readonly InventoryEntry[]): DigestedEntry[] {
-  return entries.map((entry) => {
-    const digest = hash("sha256", entryLine(entry), "buffer");
-    return { entry, digest, key: digest.toString("base64") };
+export function digestLines(lines: readonly string[]): DigestedLine[] {
+  return lines.map((line) => {
+    const digest = lineDigest(line);
+    return { line, digest, key: digest.toString("base64") };
   });
 }
 
@@ -36,69 +25,43 @@ const MAX_CACHED_TOTAL = 2_000_000;
 /**
  * The organisation's software catalogue: each distinct entry once, with an integer id that
  * package sets hold. Ids are cached per organisation (never shared between tenants); a miss is
- * resolved with one query for all missing entries and one insert for the new ones.
+ * resolved with one query for all missing entries and one insert for the new ones. Each statement
+ * takes its values as arrays, so its text is the same for any number of entries.
  */
 export class SoftwareCatalog {
   readonly #byOrg = new Map<string, Map<string, number>>();
   #total = 0;
 
-  /** The catalogue id of every entry, adding the entries it does not hold yet. */
-  async resolve(tx: OrganizationTransaction, entries: readonly DigestedEntry[]): Promise<number[]> {
+  /** The catalogue id of every line, adding the entries it does not hold yet. */
+  async resolve(tx: OrganizationTransaction, lines: readonly DigestedLine[]): Promise<number[]> {
     const cache = this.#cacheFor(tx.organizationId);
-    const ids = new Array<number>(entries.length);
-    const missing: number[] = [];
-    for (let i = 0; i < entries.length; i++) {
-      const id = cache.get((entries[i] as DigestedEntry).key);
-      if (id === undefined) missing.push(i);
-      else ids[i] = id;
+    const ids = new Array<number>(lines.length);
+    const missing: DigestedLine[] = [];
+    const missingAt: number[] = [];
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i] as DigestedLine;
+      const id = cache.get(line.key);
+      if (id === undefined) {
+        missing.push(line);
+        missingAt.push(i);
+      } else ids[i] = id;
     }
     if (missing.length === 0) return ids;
 
-    const found = await this.#lookup(
-      tx,
-      missing.map((i) => (entries[i] as DigestedEntry).digest),
-    );
-    const absent = missing.filter((i) => !found.has((entries[i] as DigestedEntry).key));
-    for (const part of chunked(absent, INSERT_CHUNK)) {
-      const rows = await tx.db
-        .insertInto("software")
-        .values(
-          part.map((i) => {
-            const { entry, digest } = entries[i] as DigestedEntry;
-            return {
-              entry_hash: digest,
-              kind: entry.kind,
-              ecosystem: entry.ecosystem,
-              release: entry.release,
-              name: entry.name,
-              version: entry.version,
-              arch: entry.arch ?? "",
-              source_name: entry.sourceName ?? null,
-              source_version: entry.sourceVersion ?? null,
-              vendor: entry.vendor ?? null,
-            };
-          }),
-        )
-        .onConflict((oc) => oc.columns(["organization_id", "entry_hash"]).doNothing())
-        .returning(["id", "entry_hash"])
-        .execute();
-      for (const row of rows) found.set(Buffer.from(row.entry_hash).toString("base64"), row.id);
-    }
-    // Another transaction may have added some at the same moment: read those back.
-    const raced = absent.filter((i) => !found.has((entries[i] as DigestedEntry).key));
-    if (raced.length > 0) {
-      for (const [key, id] of await this.#lookup(
-        tx,
-        raced.map((i) => (entries[i] as DigestedEntry).digest),
-      ))
-        found.set(key, id);
+    const found = await this.#lookup(tx, missing);
+    const absent = missing.filter((l) => !found.has(l.key));
+    if (absent.length > 0) {
+      for (const [key, id] of await this.#insert(tx, absent)) found.set(key, id);
+      // Another transaction may have added some at the same moment: read those back.
+      const raced = absent.filter((l) => !found.has(l.key));
+      if (raced.length > 0) for (const [key, id] of await this.#lookup(tx, raced)) found.set(key, id);
     }
     const learned: [string, number][] = [];
-    for (const i of missing) {
-      const key = (entries[i] as DigestedEntry).key;
+    for (let j = 0; j < missing.length; j++) {
+      const key = (missing[j] as DigestedLine).key;
       const id = found.get(key);
       if (id === undefined) throw new Error("a software entry could not be added to the catalogue");
-      ids[i] = id;
+      ids[missingAt[j] as number] = id;
       learned.push([key, id]);
     }
     // Rows this transaction added exist only once it commits.
@@ -108,20 +71,14 @@ export class SoftwareCatalog {
     return ids;
   }
 
-  /** Ids of entries already in the catalogue (for removals: an entry never seen is not there). */
-  async find(tx: OrganizationTransaction, entries: readonly DigestedEntry[]): Promise<(number | null)[]> {
+  /** Ids of lines already in the catalogue (for removals: an entry never seen is not there). */
+  async find(tx: OrganizationTransaction, lines: readonly DigestedLine[]): Promise<(number | null)[]> {
     const cache = this.#cacheFor(tx.organizationId);
-    const unknown = entries.filter((e) => !cache.has(e.key));
-    const found =
-      unknown.length > 0
-        ? await this.#lookup(
-            tx,
-            unknown.map((e) => e.digest),
-          )
-        : new Map();
-    return entries.map((e) => {
-      const id = cache.get(e.key) ?? found.get(e.key);
-      if (id !== undefined) this.#remember(cache, e.key, id);
+    const unknown = lines.filter((l) => !cache.has(l.key));
+    const found = unknown.length > 0 ? await this.#lookup(tx, unknown) : new Map<string, number>();
+    return lines.map((l) => {
+      const id = cache.get(l.key) ?? found.get(l.key);
+      if (id !== undefined) this.#remember(cache, l.key, id);
       return id ?? null;
     });
   }
@@ -136,18 +93,31 @@ export class SoftwareCatalog {
     return this.#total;
   }
 
-  async #lookup(tx: OrganizationTransaction, digests: Buffer[]): Promise<Map<string, number>> {
+  async #lookup(tx: OrganizationTransaction, lines: readonly DigestedLine[]): Promise<Map<string, number>> {
     const found = new Map<string, number>();
     // Row-level security keeps this to the transaction's organisation.
-    for (const chunk of chunked(digests, LOOKUP_CHUNK)) {
-      const rows = await tx.db
-        .selectFrom("software")
-        .select(["id", "entry_hash"])
-        .where(sql<boolean>`entry_hash = ANY(${chunk}::bytea[])`)
-        .execute();
-      for (const row of rows) found.set(Buffer.from(row.entry_hash).toString("base64"), row.id);
-    }
+    const rows = await tx.db
+      .selectFrom("software")
+      .select(["id", "entry_hash"])
+      .where(sql<boolean>`entry_hash = ANY(${lines.map((l) => l.digest)}::bytea[])`)
+      .execute();
+    for (const row of rows) found.set(Buffer.from(row.entry_hash).toString("base64"), row.id);
     return found;
+  }
+
+  async #insert(tx: OrganizationTransaction, lines: readonly DigestedLine[]): Promise<Map<string, number>> {
+    const entries = lines.map((l) => parseEntryLine(l.line));
+    const column = <T>(pick: (e: (typeof entries)[number]) => T) => entries.map(pick);
+    const result = await sql<{ id: number; entry_hash: Buffer }>`
+      INSERT INTO software (entry_hash, kind, ecosystem, release, name, version, arch, source_name, source_version, vendor)
+      SELECT * FROM unnest(${lines.map((l) => l.digest)}::bytea[], ${column((e) => e.kind)}::text[],
+                           ${column((e) => e.ecosystem)}::text[], ${column((e) => e.release)}::text[],
+                           ${column((e) => e.name)}::text[], ${column((e) => e.version)}::text[],
+                           ${column((e) => e.arch ?? "")}::text[], ${column((e) => e.sourceName ?? null)}::text[],
+                           ${column((e) => e.sourceVersion ?? null)}::text[], ${column((e) => e.vendor ?? null)}::text[])
+      ON CONFLICT (organization_id, entry_hash) DO NOTHING
+      RETURNING id, entry_hash`.execute(tx.db);
+    return new Map(result.rows.map((r) => [Buffer.from(r.entry_hash).toString("base64"), r.id]));
   }
 
   #cacheFor(organizationId: string): Map<string, number> {

@@ -28,7 +28,7 @@ import {
   type RouteDefinition,
 } from "./route.js";
 import { securityHeaders } from "./security-headers.js";
-import { findNulString, validatorCompiler } from "./validation.js";
+import { findNulString, mayHoldNul, validatorCompiler } from "./validation.js";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -36,6 +36,8 @@ declare module "fastify" {
   }
   interface FastifyRequest {
     ctx: RequestContext;
+    /** Whether the raw JSON body spells a NUL (`\u0000`); only then is the parsed body searched. */
+    bodyMayHoldNul: boolean;
   }
   interface FastifyInstance {
     /** Every route, as the router registered it (the isolation and audit tests walk this). */
@@ -109,6 +111,7 @@ export async function buildApp(deps: AppDeps, routes: RouteDefinition[]): Promis
   const catalog: RegisteredRoute[] = [];
   app.decorate("routeCatalog", catalog);
   app.decorateRequest("ctx", null as unknown as RequestContext);
+  app.decorateRequest("bodyMayHoldNul", false);
   app.setValidatorCompiler(validatorCompiler);
   // JSON only: a text/plain body is refused as an unsupported media type, not parsed as a string.
   app.removeContentTypeParser("text/plain");
@@ -121,7 +124,9 @@ export async function buildApp(deps: AppDeps, routes: RouteDefinition[]): Promis
       done(new AppError("request.invalid_encoding", { field: "body" }), undefined);
       return;
     }
-    parseJson(request, bytes.toString("utf8"), done);
+    const text = bytes.toString("utf8");
+    request.bodyMayHoldNul = mayHoldNul(text);
+    parseJson(request, text, done);
   });
 
   // Every route declares who may call it; one that does not is refused at start.
@@ -165,7 +170,7 @@ export async function buildApp(deps: AppDeps, routes: RouteDefinition[]): Promis
     if (route) request.ctx = await authenticate(deps, request, route);
   });
   app.addHook("preValidation", async (request) => {
-    const inBody = findNulString(request.body);
+    const inBody = request.bodyMayHoldNul ? findNulString(request.body) : null;
     const inQuery = inBody === null ? findNulString(request.query) : null;
     const field = inBody !== null ? `body${inBody}` : inQuery !== null ? `querystring${inQuery}` : null;
     if (field !== null) {

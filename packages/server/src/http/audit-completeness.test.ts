@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { hashToken, inventoryHash } from "@patchpilot/protocol";
+import { entryLine, hashToken, inventoryHash, toWireInventory } from "@patchpilot/protocol";
 import { sql } from "kysely";
 import Type from "typebox";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -178,7 +178,7 @@ function deviceScenarios(t: TestApp, orgId: () => string, me: () => TestPerson):
         as: null,
         url: `/api/v1/agent/devices/${d.deviceId}/inventory`,
         bearer: d.token,
-        body: { reportId: randomUUID(), inventory },
+        body: { reportId: randomUUID(), inventory: toWireInventory(inventory) },
       };
     },
     "POST /api/v1/agent/devices/:deviceId/inventory/changes": async () => {
@@ -187,7 +187,7 @@ function deviceScenarios(t: TestApp, orgId: () => string, me: () => TestPerson):
         method: "PUT",
         url: `/api/v1/agent/devices/${d.deviceId}/inventory`,
         token: d.token,
-        body: { reportId: randomUUID(), inventory },
+        body: { reportId: randomUUID(), inventory: toWireInventory(inventory) },
       });
       const added = [debPackage("added-pkg", "2.0-1")];
       return {
@@ -201,7 +201,7 @@ function deviceScenarios(t: TestApp, orgId: () => string, me: () => TestPerson):
             packages: [...inventory.packages, ...added],
             updates: inventory.updates,
           }),
-          packages: { added, removed: [] },
+          packages: { added: added.map(entryLine), removed: [] },
           updates: { added: [], removed: [] },
         },
       };

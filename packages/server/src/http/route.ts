@@ -16,7 +16,6 @@ export type RoutePermission = Action | "authenticated" | "public" | "device" | "
 export interface DeviceCaller {
   readonly deviceId: string;
   readonly organizationId: string;
-  readonly tokenId: string;
 }
 
 export interface RequestContext extends AuditContext {

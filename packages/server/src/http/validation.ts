@@ -32,6 +32,15 @@ export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpP
   return ajv.compile(schema);
 };
 
+/**
+ * Whether JSON text can hold a NUL character: JSON allows one in a string only as the escape
+ * `\u0000` (a raw control character is a syntax error), so text without that escape cannot.
+ * This saves walking every string of a large body (an inventory) when, as always, there is none.
+ */
+export function mayHoldNul(json: string): boolean {
+  return /\\u0000/i.test(json);
+}
+
 /** The first string anywhere in a value that holds a NUL character, as a field path. */
 export function findNulString(value: unknown, path = ""): string | null {
   if (typeof value === "string") return value.includes("\u0000") ? path || "/" : null;

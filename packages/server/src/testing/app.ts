@@ -31,8 +31,13 @@ export async function startTestApp(
   options: { routes?: RouteDefinition[]; db?: TestDatabase } = {},
 ): Promise<TestApp> {
   const testDb = options.db ?? (await createTestDatabase());
-  const config = testConfig();
-  const logStream = new Writable({ write: (_chunk, _enc, done) => done() });
+  // PATCHPILOT_TEST_LOG=error (or another level) shows the server's log while debugging a test.
+  const config = testConfig(
+    process.env.PATCHPILOT_TEST_LOG ? { PATCHPILOT_LOG_LEVEL: process.env.PATCHPILOT_TEST_LOG } : {},
+  );
+  const logStream = process.env.PATCHPILOT_TEST_LOG
+    ? process.stderr
+    : new Writable({ write: (_chunk, _enc, done) => done() });
   const app = await createApp({ db: testDb.db, config, logStream }, options.routes ?? []);
   await app.ready();
   return {

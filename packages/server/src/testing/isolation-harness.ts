@@ -5,7 +5,7 @@ import type { App } from "../http/app.js";
 import type { RegisteredRoute } from "../http/route.js";
 import { call, freshSession } from "./app.js";
 import { callAsAgent } from "./devices.js";
-import { type SeededOrg, secretsOf, snapshotOrg, type World } from "./world.js";
+import { type SeededOrg, secretsOf, snapshotDevice, snapshotOrg, type World } from "./world.js";
 
 export interface Leak {
   route: string;
@@ -59,12 +59,9 @@ export async function findCrossTenantLeaks(app: App, db: Database, world: World)
     if (route.isolationExempt) continue;
     const before = await snapshotOrg(db, world.a);
     const name = `${route.method} ${route.url}`;
-    if (route.permission === "device" || route.permission === "enrollment") {
-      leaks.push(...(await agentLeaks(app, registered, world, secrets)));
-    }
-    for (const role of route.permission === "device" || route.permission === "enrollment"
-      ? []
-      : ASSIGNABLE_ROLES) {
+    const agentRoute = route.permission === "device" || route.permission === "enrollment";
+    if (agentRoute) leaks.push(...(await agentLeaks(app, registered, world, secrets, "B")));
+    for (const role of agentRoute ? [] : ASSIGNABLE_ROLES) {
       const caller: AssignableRole = role;
       for (const url of urlsFor(registered, world)) {
         // A fresh session each time: routes such as sign-out end the caller's session.
@@ -105,6 +102,20 @@ export async function findCrossTenantLeaks(app: App, db: Database, world: World)
         problem: "organisation A's data changed",
       });
     }
+    // Within one organisation a device token must not reach another device either. The attempt
+    // is recorded on the caller's own device, so here only the target device must stay unchanged.
+    if (route.permission === "device") {
+      const device = await snapshotDevice(db, world.a.device.deviceId);
+      leaks.push(...(await agentLeaks(app, registered, world, secrets, "A's other device")));
+      if ((await snapshotDevice(db, world.a.device.deviceId)) !== device) {
+        leaks.push({
+          route: name,
+          caller: "A's other device",
+          url: route.url,
+          problem: "A's device changed",
+        });
+      }
+    }
   }
   return leaks;
 }
@@ -119,16 +130,16 @@ async function agentLeaks(
   registered: RegisteredRoute,
   world: World,
   secrets: string[],
+  who: "B" | "A's other device",
 ): Promise<Leak[]> {
   const { route } = registered;
   const name = `${route.method} ${route.url}`;
   const callers =
-    route.permission === "enrollment"
-      ? [{ label: "B's enrolment token", token: world.b.enrollmentToken }]
-      : [
-          { label: "B's device", token: world.b.device.token },
-          { label: "A's other device", token: world.a.otherDevice.token },
-        ];
+    who === "A's other device"
+      ? [{ label: who, token: world.a.otherDevice.token }]
+      : route.permission === "enrollment"
+        ? [{ label: "B's enrolment token", token: world.b.enrollmentToken }]
+        : [{ label: "B's device", token: world.b.device.token }];
   const leaks: Leak[] = [];
   for (const caller of callers) {
     const url = route.url.replace(/:(\w+)/g, (_m, param: string) => identifierFor(param, world.a));

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { ASSIGNABLE_ROLES, type AssignableRole } from "@patchpilot/domain";
-import { generateToken, hashToken } from "@patchpilot/protocol";
+import { generateToken, hashToken, toWireInventory } from "@patchpilot/protocol";
 import type { Database } from "../db/database.js";
 import { createDevicesCapability } from "../devices/capability.js";
 import { queueJob } from "../devices/jobs.js";
@@ -97,7 +97,7 @@ async function seedDevices(db: Database, organizationId: string, orgName: string
     { ...client, actor: { type: "device", id: device.deviceId } },
     {
       reportId: crypto.randomUUID(),
-      inventory: sampleInventory(12, packageName),
+      inventory: toWireInventory(sampleInventory(12, packageName)),
     },
   );
   await db.withOrganization(organizationId, SYSTEM_CONTEXT, (tx) =>
@@ -167,5 +167,25 @@ export async function snapshotOrg(db: Database, org: SeededOrg): Promise<string>
       ),
     ),
   );
+  return hash.digest("hex");
+}
+
+/** A fingerprint of what one device holds: its row, credentials, inventory, jobs, reports and events. */
+export async function snapshotDevice(db: Database, deviceId: string): Promise<string> {
+  const hash = createHash("sha256");
+  for (const [table, column] of [
+    ["devices", "id"],
+    ["device_tokens", "device_id"],
+    ["device_inventories", "device_id"],
+    ["device_jobs", "device_id"],
+    ["agent_reports", "device_id"],
+    ["device_events", "device_id"],
+    ["device_group_members", "device_id"],
+  ] as const) {
+    const rows = await db.owner.query(`SELECT * FROM ${table} WHERE ${column} = $1 ORDER BY 1, 2`, [
+      deviceId,
+    ]);
+    hash.update(`${table}:${JSON.stringify(rows)}`);
+  }
   return hash.digest("hex");
 }

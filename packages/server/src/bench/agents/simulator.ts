@@ -7,6 +7,7 @@
 import { connect as connectTcp, type Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import { connect as connectTls } from "node:tls";
+import { buildInventoryRequests, type InventoryRequestPlan } from "./inventory-requests.js";
 
 type SSLSession = Buffer;
 
@@ -19,11 +20,23 @@ export interface SimulatedDevice {
   bootedAt: number;
 }
 
+/** A request other than a check-in (inventory uploads), sent as given. */
+export interface SimulatedRequest {
+  method: "POST" | "PUT";
+  path: string;
+  token: string;
+  body: string;
+}
+
 export interface SimulatorJob {
   origin: string;
   /** Trust only this root (the server's own CA); null for plain TCP. */
   caPem: string | null;
   devices: SimulatedDevice[];
+  /** Each device checks in once, then the run ends (the warm-up). */
+  once?: boolean;
+  /** Builds, in the simulator, requests each sent once (bodies too large to send over IPC). */
+  generate?: InventoryRequestPlan;
   connections: number;
   durationSeconds: number;
   /** Requests per second across all connections; 0 = as fast as answers come. */
@@ -92,15 +105,22 @@ class Pacer {
   }
 }
 
-function requestBytes(job: SimulatorJob, host: string, device: SimulatedDevice, now: number): Buffer {
-  const body = device.body.replace(
-    '"uptimeSeconds":0',
-    `"uptimeSeconds":${Math.floor((now - device.bootedAt) / 1000)}`,
-  );
-  const path = job.path ?? `/api/v1/agent/devices/${device.deviceId}/check-in`;
+function checkInRequest(job: SimulatorJob, device: SimulatedDevice, now: number): SimulatedRequest {
+  return {
+    method: "POST",
+    path: job.path ?? `/api/v1/agent/devices/${device.deviceId}/check-in`,
+    token: device.token,
+    body: device.body.replace(
+      '"uptimeSeconds":0',
+      `"uptimeSeconds":${Math.floor((now - device.bootedAt) / 1000)}`,
+    ),
+  };
+}
+
+function requestBytes(host: string, request: SimulatedRequest): Buffer {
   return Buffer.from(
-    `POST ${path} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${device.token}\r\n` +
-      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    `${request.method} ${request.path} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${request.token}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(request.body)}\r\n\r\n${request.body}`,
   );
 }
 
@@ -166,7 +186,7 @@ async function open(job: SimulatorJob, url: URL, stats: Stats, session: SSLSessi
 async function runConnection(
   job: SimulatorJob,
   stats: Stats,
-  pick: () => SimulatedDevice,
+  pick: () => SimulatedRequest | null,
   pacer: Pacer,
   until: number,
 ) {
@@ -183,10 +203,11 @@ async function runConnection(
         socket = await open(job, url, stats, session);
         if (job.caPem !== null) socket.once("session", (s: SSLSession) => (session = s));
       }
-      const device = pick();
+      const next = pick();
+      if (next === null) break;
       const started = performance.now();
       const answer = readResponse(socket);
-      socket.write(requestBytes(job, host, device, Date.now()));
+      socket.write(requestBytes(host, next));
       const status = await answer;
       stats.record(status, performance.now() - started);
       backoff = 50;
@@ -214,11 +235,18 @@ function percentile(sorted: Float64Array, p: number): number {
 export async function simulate(job: SimulatorJob): Promise<SimulatorResult> {
   const stats = new Stats();
   let next = 0;
-  const pick = () => job.devices[next++ % job.devices.length] as SimulatedDevice;
+  const list = job.generate ? await buildInventoryRequests(job.generate) : null;
+  // A generated list is sent once; check-ins go round the fleet until the time is up.
+  const pick = list
+    ? () => list[next++] ?? null
+    : () => {
+        if (job.once && next >= job.devices.length) return null;
+        return checkInRequest(job, job.devices[next++ % job.devices.length] as SimulatedDevice, Date.now());
+      };
   const pacer = new Pacer(job.ratePerSecond);
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
-  const until = started + job.durationSeconds * 1000;
+  const until = list || job.once ? Number.POSITIVE_INFINITY : started + job.durationSeconds * 1000;
   await Promise.all(
     Array.from({ length: job.connections }, () => runConnection(job, stats, pick, pacer, until)),
   );

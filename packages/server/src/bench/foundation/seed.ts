@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { AssignableRole } from "@patchpilot/domain";
 import { sql } from "kysely";
 import { verifyChain } from "../../audit/verify.js";
+import { anyOf } from "../../db/any-of.js";
 import type { Database } from "../../db/database.js";
 import type { AuditContext } from "../../db/unit-of-work.js";
 import { hashPassword } from "../../identity/passwords.js";
@@ -76,9 +77,11 @@ export async function currentRoles(db: Database, org: BenchOrg): Promise<BenchMe
     .select(["user_id", "role"])
     .where("organization_id", "=", org.organizationId)
     .where(
-      "user_id",
-      "in",
-      org.members.map((m) => m.userId),
+      anyOf(
+        "user_id",
+        org.members.map((m) => m.userId),
+        "uuid",
+      ),
     )
     .execute();
   const byId = new Map(rows.map((r) => [r.user_id, r.role]));
