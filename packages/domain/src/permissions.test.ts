@@ -26,6 +26,13 @@ describe("permission matrix", () => {
     expect(can("operator", "users.read")).toBe(true);
   });
 
+  it("lets Operators decide on findings, but leaves SLA settings (organisation settings) to Owners and Admins", () => {
+    expect(can("operator", "findings.decide")).toBe(true);
+    expect(can("operator", "organization.update")).toBe(false);
+    expect(can("auditor", "findings.decide")).toBe(false);
+    expect(can("auditor", "vulnerabilities.read")).toBe(true);
+  });
+
   it("gives Owners and Admins every action", () => {
     for (const role of ["owner", "admin"] as const) {
       expect(permissionsOf(role)).toEqual((Object.keys(ACTIONS) as Action[]).sort());

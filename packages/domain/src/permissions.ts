@@ -20,6 +20,8 @@ export const ACTIONS = {
   "devices.update": "write",
   "devices.revoke": "write",
   "device_groups.manage": "write",
+  "vulnerabilities.read": "read",
+  "findings.decide": "write",
 } as const satisfies Record<string, "read" | "write">;
 
 export type Action = keyof typeof ACTIONS;
@@ -28,8 +30,16 @@ export type ActionKind = (typeof ACTIONS)[Action];
 const ALL_ACTIONS = Object.keys(ACTIONS) as Action[];
 const READ_ACTIONS = ALL_ACTIONS.filter((action) => ACTIONS[action] === "read");
 
-/** What Operators may change: they run the fleet, but do not manage people or who may enrol. */
-const OPERATOR_WRITES: readonly Action[] = ["devices.update", "devices.revoke", "device_groups.manage"];
+/**
+ * What Operators may change: they run the fleet and decide on its findings (accepted risk, false
+ * positive), but do not manage people, who may enrol, or the organisation's settings (SLA days).
+ */
+const OPERATOR_WRITES: readonly Action[] = [
+  "devices.update",
+  "devices.revoke",
+  "device_groups.manage",
+  "findings.decide",
+];
 
 /** The one permission matrix: role → actions it may perform inside its organisation. */
 export const PERMISSION_MATRIX: Readonly<Record<Role, ReadonlySet<Action>>> = Object.freeze({

@@ -9,6 +9,7 @@ import { accountRoutes } from "./identity/account-routes.js";
 import { usersRoutes } from "./identity/users-routes.js";
 import { opsRoutes } from "./ops/routes.js";
 import { organizationRoutes } from "./organizations/routes.js";
+import { createVulnsCapability, type VulnsCapability } from "./vulns/capability.js";
 
 export interface ServerDeps {
   db: Database;
@@ -21,6 +22,8 @@ declare module "fastify" {
   interface FastifyInstance {
     /** The devices capability's in-memory parts (agent sessions, presence), for tests and benchmarks. */
     readonly devices: DevicesCapability;
+    /** The vulnerability capability's matcher, index and job runner, for tests and benchmarks. */
+    readonly vulns: VulnsCapability;
   }
 }
 
@@ -35,6 +38,11 @@ export async function createApp(deps: ServerDeps, extraRoutes: RouteDefinition[]
     },
     (error, message) => app?.log.error({ err: error }, message),
   );
+  const vulns = createVulnsCapability(deps.db, devices, deps.config, {
+    info: (message, details) => app?.log.info(details ?? {}, message),
+    warn: (message, details) => app?.log.warn(details ?? {}, message),
+    error: (error, message) => app?.log.error({ err: error }, message),
+  });
   const routes: RouteDefinition[] = [
     ...opsRoutes(deps.db, deps.config, () => app?.swagger()),
     ...accountRoutes(deps.db),
@@ -42,6 +50,7 @@ export async function createApp(deps: ServerDeps, extraRoutes: RouteDefinition[]
     ...usersRoutes(deps.db, deps.config),
     ...auditRoutes(deps.db),
     ...devices.routes,
+    ...vulns.routes,
     ...extraRoutes,
   ];
   app = await buildApp(
@@ -53,7 +62,15 @@ export async function createApp(deps: ServerDeps, extraRoutes: RouteDefinition[]
     routes,
   );
   app.decorate("devices", devices);
-  app.addHook("onReady", async () => devices.start());
-  app.addHook("preClose", async () => devices.stop());
+  app.decorate("vulns", vulns);
+  app.addHook("onReady", async () => {
+    if (!deps.config.backgroundWork) return;
+    devices.start();
+    vulns.start();
+  });
+  app.addHook("preClose", async () => {
+    await devices.stop();
+    await vulns.stop();
+  });
   return app;
 }

@@ -64,6 +64,7 @@ beforeAll(async () => {
     PATCHPILOT_DATA_DIR: dataDir,
     PATCHPILOT_PORT: "0",
     PATCHPILOT_LOG_LEVEL: "info",
+    PATCHPILOT_FEED_SYNC: "off",
   };
   if (process.env.DATABASE_URL) {
     pgDb = await createTestDatabase();
@@ -156,7 +157,12 @@ describe("start-up safety", () => {
       await db.close();
       await expect(
         startServer(
-          loadConfig({ PATCHPILOT_DATA_DIR: dir, PATCHPILOT_PORT: "0", PATCHPILOT_LOG_LEVEL: "silent" }),
+          loadConfig({
+            PATCHPILOT_DATA_DIR: dir,
+            PATCHPILOT_PORT: "0",
+            PATCHPILOT_LOG_LEVEL: "silent",
+            PATCHPILOT_FEED_SYNC: "off",
+          }),
         ),
       ).rejects.toBeInstanceOf(UnsafeDatabaseRoleError);
     } finally {

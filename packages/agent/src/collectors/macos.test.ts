@@ -129,7 +129,14 @@ describe("the macOS collectors on recorded output", () => {
       },
     ]);
     const output = await collectMacosInventory(runner);
-    expect(output.packages).toHaveLength(4);
+    expect(output.packages).toHaveLength(5);
+    expect(output.packages[0]).toEqual({
+      kind: "package",
+      ecosystem: "macos",
+      release: "macos:14",
+      name: "macos",
+      version: "14.4.1",
+    });
     expect(output.updates).toHaveLength(3);
     expect(output.updates[2]?.currentVersion).toBe("14.4.1");
     expect(output.warnings).toEqual(["macos: 1 application(s) without a version skipped"]);

@@ -4,11 +4,19 @@ import { parseSoftwareUpdateList, softwareUpdateToUpdates } from "./macos-softwa
 import { errorMessage, firstLine } from "./text.js";
 import type { CollectorOutput, CommandRunner } from "./types.js";
 
-/** Applications and pending software updates. The OS version names the release, so its failure fails the collector. */
+/** The OS version, applications and pending software updates. The OS version names the release, so its failure fails the collector. */
 export async function collectMacosInventory(runner: CommandRunner): Promise<CollectorOutput> {
   const vers = await readSwVers(runner);
   const release = macosRelease(vers.productVersion);
-  const output: CollectorOutput = { packages: [], updates: [], warnings: [] };
+  // The operating system itself, by version: what Apple's fixes and NVD's apple:macos CPEs name.
+  const system = {
+    kind: "package" as const,
+    ecosystem: "macos" as const,
+    release,
+    name: "macos",
+    version: vers.productVersion,
+  };
+  const output: CollectorOutput = { packages: [system], updates: [], warnings: [] };
   try {
     const result = await runner("/usr/sbin/system_profiler", ["SPApplicationsDataType", "-json"], {
       timeoutMs: 300_000,
@@ -17,7 +25,7 @@ export async function collectMacosInventory(runner: CommandRunner): Promise<Coll
     if (result.code !== 0) throw new Error(`exit ${result.code}: ${firstLine(result.stderr)}`);
     const json: unknown = JSON.parse(result.stdout);
     const apps = parseSystemProfilerApps(json, release);
-    output.packages = apps.packages;
+    output.packages.push(...apps.packages);
     output.warnings.push(...apps.problems);
   } catch (error) {
     output.warnings.push(`macos: applications not collected: ${errorMessage(error)}`);

@@ -10,6 +10,8 @@ export interface WindowsOsInfo {
   name: string;
   version: string;
   build: string;
+  /** Major.minor.build.revision (`10.0.22631.3007`): what Microsoft's advisories give as fixed builds. */
+  fullBuild: string;
   release: string;
   rebootRequired: boolean;
   patchSource: PatchSource;
@@ -55,6 +57,7 @@ export function parseWindowsOsInfo(json: unknown): WindowsOsInfo {
     name,
     version: `${major}.${minor}.${build}`,
     build: ubr !== null ? `${build}.${ubr}` : build,
+    fullBuild: `${major}.${minor}.${build}.${ubr ?? 0}`,
     release: `windows:${major}.${minor}.${build}`,
     rebootRequired: info.RebootRequired === true || info.RebootPending === true,
     patchSource: windowsUpdatePolicy(numberField(info, "NoAutoUpdate"), numberField(info, "AUOptions")),

@@ -110,6 +110,7 @@ describe("OS build and policy", () => {
       name: "Windows 11 Pro",
       version: "10.0.22631",
       build: "22631.3296",
+      fullBuild: "10.0.22631.3296",
       release: "windows:10.0.22631",
       rebootRequired: true,
       patchSource: { mechanism: "windows-update", automaticInstall: true, detail: "policy AUOptions = 4" },
@@ -148,7 +149,15 @@ describe("the Windows collector on recorded output", () => {
       run(WINDOWS_UPDATE_SCRIPT, ""),
     ]);
     const output = await collectWindowsInventory(runner);
-    expect(output.packages).toHaveLength(12);
+    expect(output.packages).toHaveLength(13);
+    // The OS itself, by full build, for Microsoft's advisories (which name fixed builds).
+    expect(output.packages[0]).toEqual({
+      kind: "package",
+      ecosystem: "windows",
+      release: RELEASE,
+      name: "windows",
+      version: "10.0.22631.3296",
+    });
     expect(new Set(output.packages.map((p) => p.release))).toEqual(new Set([RELEASE]));
     expect(output.updates).toEqual([]);
     expect(output.warnings).toHaveLength(2);
@@ -166,7 +175,7 @@ describe("the Windows collector on recorded output", () => {
       run(WINDOWS_UPDATE_SCRIPT, recorded("windows-update.stdout")),
     ]);
     const output = await collectWindowsInventory(runner);
-    expect(output.packages).toHaveLength(1);
+    expect(output.packages.map((p) => p.name)).toEqual(["windows", "KB5035853"]);
     expect(output.updates).toHaveLength(5);
     expect(output.warnings).toEqual([
       "windows: installed programs not collected: powershell exited with 1: ",

@@ -11,12 +11,17 @@ import {
 import { parseWindowsUpdateSearch } from "./windows-updates.js";
 
 /**
- * Programs, hotfixes and pending Windows Update updates. Each part that fails becomes a warning;
+ * The OS build, programs, hotfixes and pending Windows Update updates. Each part that fails becomes a warning;
  * the OS build is needed to name the release, so its failure fails the collector.
  */
 export async function collectWindowsInventory(runner: CommandRunner): Promise<CollectorOutput> {
-  const { release } = await readWindowsOsInfo(runner);
-  const output: CollectorOutput = { packages: [], updates: [], warnings: [] };
+  const { release, fullBuild } = await readWindowsOsInfo(runner);
+  // The operating system itself, by build: Microsoft's advisories name the build that fixes it.
+  const output: CollectorOutput = {
+    packages: [{ kind: "package", ecosystem: "windows", release, name: "windows", version: fullBuild }],
+    updates: [],
+    warnings: [],
+  };
   const parts = [
     {
       label: "installed programs",

@@ -1,6 +1,6 @@
 import { VersionSyntaxError } from "./errors.js";
 import { cachedParse, ParseCache } from "./parse-cache.js";
-import type { Ordering, VersionComparator, VersionEcosystem } from "./types.js";
+import type { Ordering, PreparedVersion, VersionComparator, VersionEcosystem } from "./types.js";
 
 /**
  * Builds a comparator from a parser (which throws VersionSyntaxError) and a comparison of parsed
@@ -29,5 +29,7 @@ export function parsedComparator<T>(
     assertValid: (version) => {
       load(version);
     },
+    prepare: load as (text: string) => PreparedVersion,
+    comparePrepared: compareParsed as (a: PreparedVersion, b: PreparedVersion) => Ordering,
   };
 }

@@ -210,6 +210,8 @@ export function compareDpkgVersions(a: string, b: string, mode: DpkgMode = "stri
 export const dpkgComparator: VersionComparator = {
   ecosystem: "dpkg",
   compare: (a, b) => compareDpkgVersions(a, b),
+  prepare: (version) => parseDpkgVersion(version),
+  comparePrepared: (a, b) => compareParsedDpkgVersions(a as DpkgVersion, b as DpkgVersion),
   isValid: (version) => {
     try {
       parseDpkgVersion(version);

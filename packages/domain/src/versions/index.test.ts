@@ -5,6 +5,7 @@ import {
   isValidVersion,
   isVersionEcosystem,
   VERSION_ECOSYSTEMS,
+  type VersionEcosystem,
   VersionSyntaxError,
 } from "./index.js";
 
@@ -62,6 +63,38 @@ describe("version comparison entry points", () => {
   it("keeps answering correctly after the parse cache has been refilled many times", () => {
     for (let i = 0; i < 20_000; i++) {
       expect(compareVersions("dpkg", `1.${i}-1`, `1.${i + 1}-1`)).toBe(-1);
+    }
+  });
+
+  it("compares prepared versions exactly as it compares strings, in every ecosystem", () => {
+    const samples: Record<VersionEcosystem, string[]> = {
+      dpkg: ["1:1.2-1", "1.2-1", "1.2~rc1-1", "1.2-1+deb12u1", "2.0"],
+      rpm: ["1.2-1.el9", "1:1.0-1", "1.2~rc1-1", "1.2^20240101-1", "1.10-1"],
+      apk: ["1.2.3-r0", "1.2.3-r1", "1.2.3_rc1-r0", "1.10-r0", "2.0_p1-r0"],
+      semver: ["1.2.3", "1.2.3-alpha.1", "1.10.0", "2.0.0-rc.1", "0.9.9"],
+      npm: ["1.2.3", "1.2.3-beta", "1.10.0", "v2.0.0", "0.0.1"],
+      go: ["1.2.3", "1.2.3-rc.1", "1.10.0", "2.0.0", "0.1.0"],
+      cargo: ["1.2.3", "1.2.3-rc.1", "1.10.0", "2.0.0", "0.1.0"],
+      pep440: ["1.2", "1.2.post1", "1.2rc1", "1!0.1", "1.10"],
+      pypi: ["1.2", "1.2.post1", "1.2rc1", "1!0.1", "1.10"],
+      maven: ["1.2", "1.2-SNAPSHOT", "1.2.1", "1.10", "1.2-beta-1"],
+      nuget: ["1.2.3", "1.2.3-beta", "1.10.0", "2.0.0.1", "1.2"],
+      windows: ["10.0.22631.3007", "10.0.22631.2861", "10.0.19045.3930", "6.3.9600.1", "10.0.22631.10000"],
+      "windows-kb": ["KB5034123", "KB5034441", "KB890830", "5035853", "KB5001716"],
+      macos: ["14.4.1", "14.4", "13.6.5", "14.10", "10.15.7"],
+    };
+    for (const ecosystem of VERSION_ECOSYSTEMS) {
+      const comparator = comparatorFor(ecosystem);
+      const versions = samples[ecosystem];
+      for (const a of versions) {
+        for (const b of versions) {
+          expect(
+            comparator.comparePrepared(comparator.prepare(a), comparator.prepare(b)),
+            `${ecosystem} ${a} ${b}`,
+          ).toBe(comparator.compare(a, b));
+        }
+      }
+      expect(() => comparator.prepare("")).toThrow(VersionSyntaxError);
     }
   });
 });

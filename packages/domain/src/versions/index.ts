@@ -24,7 +24,7 @@ export { type NuGetVersion, parseNuGetVersion } from "./nuget.js";
 export { type Pep440Version, parsePep440Version } from "./pep440.js";
 export { compareRpmVersions, parseRpmEvr, type RpmEvr } from "./rpm.js";
 export { parseSemver, type SemverEcosystem, type SemverVersion } from "./semver.js";
-export type { Ordering, VersionComparator, VersionEcosystem } from "./types.js";
+export type { Ordering, PreparedVersion, VersionComparator, VersionEcosystem } from "./types.js";
 export { parseWindowsVersion } from "./windows.js";
 export { parseWindowsKb } from "./windows-kb.js";
 

@@ -169,6 +169,12 @@ export function parseRpmEvr(evr: string): RpmEvr {
 export const rpmComparator: VersionComparator = {
   ecosystem: "rpm",
   compare: compareRpmVersions,
+  // rpmvercmp works on the strings themselves: preparing is checking.
+  prepare: (version) => {
+    checkEvr(version);
+    return version;
+  },
+  comparePrepared: (a, b) => compareRpmVersions(a as string, b as string),
   isValid: (version) => version !== "" && !version.includes("\0"),
   assertValid: checkEvr,
 };

@@ -29,7 +29,16 @@ export interface VersionComparator {
   isValid(version: string): boolean;
   /** Throws VersionSyntaxError naming the ecosystem and why the string is refused. */
   assertValid(version: string): void;
+  /**
+   * The version parsed once, for a loop that compares it many times (throws VersionSyntaxError
+   * like compare). What it returns is only for this comparator's comparePrepared.
+   */
+  prepare(version: string): PreparedVersion;
+  comparePrepared(a: PreparedVersion, b: PreparedVersion): Ordering;
 }
+
+/** A version as one comparator parsed it; opaque to everyone else. */
+export type PreparedVersion = unknown;
 
 export function sign(n: number): Ordering {
   return n < 0 ? -1 : n > 0 ? 1 : 0;

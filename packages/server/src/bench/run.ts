@@ -20,9 +20,10 @@ import {
 } from "./performance-doc.js";
 import type { BenchContext, Suite, SuiteReport } from "./suite.js";
 import { versionsSuite } from "./versions/suite.js";
+import { vulnsSuite } from "./vulns/suite.js";
 
 /** Every suite, in the order they run and appear in docs/performance.md. */
-const SUITES: readonly Suite[] = [foundationSuite, versionsSuite, agentsSuite];
+const SUITES: readonly Suite[] = [foundationSuite, versionsSuite, agentsSuite, vulnsSuite];
 const DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 const DOCS = fileURLToPath(new URL("../../../../docs/", import.meta.url));
 

@@ -34,6 +34,7 @@ function embeddedSuite() {
         const result = await runCli(["serve"], {
           PATCHPILOT_WORKERS: "2",
           PATCHPILOT_PORT: "0",
+          PATCHPILOT_FEED_SYNC: "off",
           PATCHPILOT_DATA_DIR: dataDir,
         });
         expect(result.code).toBe(1);
@@ -68,6 +69,7 @@ function postgresSuite() {
           DATABASE_URL: db.url ?? "",
           PATCHPILOT_WORKERS: "2",
           PATCHPILOT_PORT: "0",
+          PATCHPILOT_FEED_SYNC: "off",
           PATCHPILOT_DATA_DIR: dataDir,
           PATCHPILOT_LOG_LEVEL: "warn",
         },

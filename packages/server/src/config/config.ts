@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from "node:fs";
 import path from "node:path";
-import { parseEnv } from "node:util";
+import { inspect, parseEnv } from "node:util";
 
 export interface Config {
   readonly dataDir: string;
@@ -23,6 +23,99 @@ export interface Config {
   readonly checkInIntervalSeconds: number;
   /** Age at which an agent is asked to rotate its device token. */
   readonly deviceTokenRotationDays: number;
+  /**
+   * Whether this process runs background work (matching, jobs, presence and signal polling).
+   * Off only for tests that need the database to stand still.
+   */
+  readonly backgroundWork: boolean;
+  /** Whether feeds are fetched from the internet on schedule (off for air-gapped sites: import them). */
+  readonly feedSync: boolean;
+  /** Hours between two scheduled syncs of the advisory feeds. */
+  readonly feedSyncHours: number;
+  /** NVD API key: NVD allows 50 requests per 30 seconds with one, 5 without. */
+  readonly nvdApiKey: Secret | null;
+  /** OSV ecosystems synced, each as its own feed (`osv:Debian`). */
+  readonly osvEcosystems: readonly string[];
+  /** Alpine releases whose secdb files are synced. */
+  readonly alpineReleases: readonly string[];
+  /** Where each feed is fetched from: the public source by default, or a mirror. */
+  readonly feedUrls: FeedUrls;
+}
+
+/** The document (KEV, EPSS, NVD, Debian) or the base that paths are added to (OSV, Alpine, MSRC). */
+export interface FeedUrls {
+  readonly nvd: string;
+  readonly kev: string;
+  readonly epss: string;
+  readonly osv: string;
+  readonly debian: string;
+  readonly alpine: string;
+  readonly msrc: string;
+}
+
+export const DEFAULT_FEED_URLS: FeedUrls = Object.freeze({
+  nvd: "https://services.nvd.nist.gov/rest/json/cves/2.0",
+  kev: "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json",
+  epss: "https://epss.empiricalsecurity.com/epss_scores-current.csv.gz",
+  osv: "https://osv-vulnerabilities.storage.googleapis.com/",
+  debian: "https://security-tracker.debian.org/tracker/data/json",
+  alpine: "https://secdb.alpinelinux.org/",
+  msrc: "https://api.msrc.microsoft.com/cvrf/v3.0/",
+});
+
+/** Sources whose URL is a base that paths are added to, so it must end with a slash. */
+const BASE_URLS: ReadonlySet<keyof FeedUrls> = new Set(["osv", "alpine", "msrc"]);
+
+export const DEFAULT_OSV_ECOSYSTEMS: readonly string[] = Object.freeze([
+  "Debian",
+  "Ubuntu",
+  "Alpine",
+  "Red Hat",
+  "Rocky Linux",
+  "AlmaLinux",
+  "SUSE",
+  "npm",
+  "PyPI",
+  "Maven",
+  "Go",
+  "crates.io",
+  "NuGet",
+]);
+
+export const DEFAULT_ALPINE_RELEASES: readonly string[] = Object.freeze([
+  "v3.18",
+  "v3.19",
+  "v3.20",
+  "v3.21",
+  "v3.22",
+]);
+
+/**
+ * A setting that must never be printed. JSON, util.inspect (and so every logger) and string
+ * conversion all show `[redacted]`; only `reveal()` gives the value, at the one place that sends it.
+ */
+export class Secret {
+  readonly #value: string;
+
+  constructor(value: string) {
+    this.#value = value;
+  }
+
+  reveal(): string {
+    return this.#value;
+  }
+
+  toString(): string {
+    return "[redacted]";
+  }
+
+  toJSON(): string {
+    return "[redacted]";
+  }
+
+  [inspect.custom](): string {
+    return "[redacted]";
+  }
 }
 
 export class ConfigError extends Error {
@@ -57,6 +150,70 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
     throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
   }
   return value;
+}
+
+function onOff(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (raw === "on" || raw === "true" || raw === "1") return true;
+  if (raw === "off" || raw === "false" || raw === "0") return false;
+  throw new ConfigError(`${name} must be on or off, got ${JSON.stringify(raw)}`);
+}
+
+/** A comma-separated list, each item checked; unset or empty gives the default, `none` an empty list. */
+function list(
+  env: Env,
+  name: string,
+  fallback: readonly string[],
+  valid: RegExp,
+  what: string,
+): readonly string[] {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return fallback;
+  if (raw.trim() === "none") return Object.freeze([]);
+  const items = [
+    ...new Set(
+      raw
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ];
+  const bad = items.find((item) => !valid.test(item));
+  if (bad !== undefined) throw new ConfigError(`${name}: ${JSON.stringify(bad)} is not ${what}`);
+  return Object.freeze(items);
+}
+
+/** An http(s) URL without credentials (it appears in messages); a base URL ends with a slash. */
+function feedUrl(env: Env, source: keyof FeedUrls): string {
+  const name = `PATCHPILOT_FEED_URL_${source.toUpperCase()}`;
+  const raw = env[name];
+  if (raw === undefined || raw === "") return DEFAULT_FEED_URLS[source];
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} is not a URL: ${JSON.stringify(raw)}`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:")
+    throw new ConfigError(`${name} must start with https:// or http://`);
+  if (url.username !== "" || url.password !== "") {
+    throw new ConfigError(
+      `${name} must not hold a user name or password (URLs appear in logs and feed errors)`,
+    );
+  }
+  if (BASE_URLS.has(source) && !url.pathname.endsWith("/")) url.pathname += "/";
+  return url.toString();
+}
+
+/** NVD issues UUIDs; anything else is refused without repeating it, since it is a secret. */
+function nvdApiKey(env: Env): Secret | null {
+  const raw = env.PATCHPILOT_NVD_API_KEY?.trim();
+  if (raw === undefined || raw === "") return null;
+  if (!/^[A-Za-z0-9-]{8,128}$/.test(raw)) {
+    throw new ConfigError("PATCHPILOT_NVD_API_KEY must be the key NVD issued (letters, digits and dashes)");
+  }
+  return new Secret(raw);
 }
 
 /** Parses the configuration once, at start, into a frozen object. */
@@ -115,5 +272,32 @@ export function loadConfig(processEnv: Env = process.env, cwd = process.cwd()): 
     bodyLimit: integer(env, "PATCHPILOT_BODY_LIMIT_BYTES", 64 * 1024, 1024, 64 * 1024 * 1024),
     checkInIntervalSeconds: integer(env, "PATCHPILOT_CHECK_IN_INTERVAL_SECONDS", 60, 5, 86_400),
     deviceTokenRotationDays: integer(env, "PATCHPILOT_DEVICE_TOKEN_ROTATION_DAYS", 30, 1, 3650),
+    backgroundWork: onOff(env, "PATCHPILOT_BACKGROUND_WORK", true),
+    feedSync: onOff(env, "PATCHPILOT_FEED_SYNC", true),
+    feedSyncHours: integer(env, "PATCHPILOT_FEED_SYNC_HOURS", 6, 1, 168),
+    nvdApiKey: nvdApiKey(env),
+    osvEcosystems: list(
+      env,
+      "PATCHPILOT_OSV_ECOSYSTEMS",
+      DEFAULT_OSV_ECOSYSTEMS,
+      /^[A-Za-z0-9][A-Za-z0-9 .:_-]{0,63}$/,
+      "an OSV ecosystem name (Debian, PyPI, crates.io, …)",
+    ),
+    alpineReleases: list(
+      env,
+      "PATCHPILOT_ALPINE_RELEASES",
+      DEFAULT_ALPINE_RELEASES,
+      /^(?:v\d+\.\d+|edge)$/,
+      "an Alpine release (v3.20, edge)",
+    ),
+    feedUrls: Object.freeze({
+      nvd: feedUrl(env, "nvd"),
+      kev: feedUrl(env, "kev"),
+      epss: feedUrl(env, "epss"),
+      osv: feedUrl(env, "osv"),
+      debian: feedUrl(env, "debian"),
+      alpine: feedUrl(env, "alpine"),
+      msrc: feedUrl(env, "msrc"),
+    }),
   });
 }

@@ -274,6 +274,198 @@ export interface AgentSignalsTable {
   created_at: GeneratedTimestamp;
 }
 
+type TextArray = ColumnType<string[], string[] | undefined, string[]>;
+type Decimal = ColumnType<number | null, number | string | null | undefined, number | string | null>;
+
+export interface VulnerabilitiesTable {
+  id: string;
+  summary: string | null;
+  description: string | null;
+  published_at: Timestamp | null;
+  modified_at: Timestamp | null;
+  cvss_v3_score: Decimal;
+  cvss_v3_vector: string | null;
+  cvss_v4_score: Decimal;
+  cvss_v4_vector: string | null;
+  severity: Generated<string>;
+  cwes: TextArray;
+  reference_urls: TextArray;
+  epss: Decimal;
+  epss_percentile: Decimal;
+  epss_date: ColumnType<string | null, string | null | undefined, string | null>;
+  kev_added: ColumnType<string | null, string | null | undefined, string | null>;
+  kev_due: ColumnType<string | null, string | null | undefined, string | null>;
+  kev_ransomware: boolean | null;
+  sources: TextArray;
+  updated_at: GeneratedTimestamp;
+}
+
+export interface VulnerabilityAliasesTable {
+  alias: string;
+  vulnerability_id: string;
+}
+
+export interface AdvisoriesTable {
+  source: string;
+  id: string;
+  modified_at: Timestamp | null;
+  digest: string;
+  vulnerability_ids: string[];
+  imported_at: GeneratedTimestamp;
+}
+
+export interface AffectedRangesTable {
+  id: Generated<number>;
+  source: string;
+  advisory_id: string;
+  vulnerability_id: string;
+  ecosystem: string;
+  release: string;
+  package_name: string;
+  package_scope: string;
+  introduced: string | null;
+  fixed: string | null;
+  last_affected: string | null;
+  versions: TextArray;
+  status: string;
+  vendor_advisory: string | null;
+  vendor_severity: string | null;
+  supersedes: TextArray;
+}
+
+export interface CpeMatchesTable {
+  id: Generated<number>;
+  source: string;
+  advisory_id: string;
+  vulnerability_id: string;
+  vendor: string;
+  product: string;
+  version: string | null;
+  version_start_including: string | null;
+  version_start_excluding: string | null;
+  version_end_including: string | null;
+  version_end_excluding: string | null;
+}
+
+export interface FeedStateTable {
+  feed: string;
+  last_attempt_at: Timestamp | null;
+  last_success_at: Timestamp | null;
+  last_error: string | null;
+  records: Generated<number>;
+  skipped: Generated<number>;
+  cursor: string | null;
+  details: ColumnType<Record<string, unknown>, string | undefined, string>;
+}
+
+export interface KnowledgeBaseGenerationTable {
+  singleton: Generated<boolean>;
+  generation: Generated<number>;
+  changed_at: GeneratedTimestamp;
+}
+
+export interface JobsTable {
+  id: Generated<number>;
+  kind: string;
+  payload: ColumnType<Record<string, unknown>, string | undefined, string>;
+  unique_key: string | null;
+  state: Generated<string>;
+  run_at: GeneratedTimestamp;
+  attempts: Generated<number>;
+  max_attempts: Generated<number>;
+  leased_until: Timestamp | null;
+  leased_by: string | null;
+  last_error: string | null;
+  created_at: GeneratedTimestamp;
+  finished_at: Timestamp | null;
+}
+
+export interface InventoryChangesTable {
+  id: Generated<number>;
+  organization_id: Generated<string>;
+  device_id: string;
+  added: IdArray;
+  removed: IdArray;
+  queued_at: GeneratedTimestamp;
+}
+
+export interface SoftwareVulnerabilitiesTable {
+  organization_id: Generated<string>;
+  software_id: number;
+  vulnerability_id: string;
+  fixed_version: string | null;
+  range_status: string;
+  vendor_advisory: string | null;
+  vendor_severity: string | null;
+  matched_at: GeneratedTimestamp;
+}
+
+export interface SoftwareMatchesTable {
+  software_id: number;
+  organization_id: Generated<string>;
+  matched_at: GeneratedTimestamp;
+}
+
+export interface FindingsTable {
+  id: Generated<string>;
+  organization_id: Generated<string>;
+  device_id: string;
+  vulnerability_id: string;
+  package_name: string;
+  package_arch: Generated<string>;
+  software_id: number;
+  installed_version: string;
+  fixed_version: string | null;
+  range_status: string;
+  status: Generated<string>;
+  severity: string;
+  risk: ColumnType<number, number | string, number | string>;
+  first_seen_at: GeneratedTimestamp;
+  last_changed_at: GeneratedTimestamp;
+  closed_at: Timestamp | null;
+  sla_due_at: Timestamp;
+  suppression_id: string | null;
+}
+
+export interface SuppressionsTable {
+  id: Generated<string>;
+  organization_id: Generated<string>;
+  vulnerability_id: string;
+  package_name: string | null;
+  scope_type: string;
+  scope_id: string | null;
+  kind: string;
+  justification: string | null;
+  reason: string;
+  owner: string;
+  created_by: string | null;
+  created_at: GeneratedTimestamp;
+  expires_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+}
+
+export interface VulnerabilitySettingsTable {
+  organization_id: Generated<string>;
+  sla_critical_days: Generated<number>;
+  sla_high_days: Generated<number>;
+  sla_medium_days: Generated<number>;
+  sla_low_days: Generated<number>;
+  updated_at: GeneratedTimestamp;
+}
+
+export interface FindingDailyStatsTable {
+  organization_id: Generated<string>;
+  day: ColumnType<string, string, string>;
+  critical: number;
+  high: number;
+  medium: number;
+  low: number;
+  other: number;
+  kev: number;
+  overdue: number;
+  fixed_today: number;
+}
+
 export interface SchemaMigrationsTable {
   version: string;
   checksum: string;
@@ -303,5 +495,20 @@ export interface DB {
   device_jobs: DeviceJobsTable;
   agent_reports: AgentReportsTable;
   agent_signals: AgentSignalsTable;
+  vulnerabilities: VulnerabilitiesTable;
+  vulnerability_aliases: VulnerabilityAliasesTable;
+  advisories: AdvisoriesTable;
+  affected_ranges: AffectedRangesTable;
+  cpe_matches: CpeMatchesTable;
+  feed_state: FeedStateTable;
+  knowledge_base_generation: KnowledgeBaseGenerationTable;
+  jobs: JobsTable;
+  inventory_changes: InventoryChangesTable;
+  software_vulnerabilities: SoftwareVulnerabilitiesTable;
+  software_matches: SoftwareMatchesTable;
+  findings: FindingsTable;
+  suppressions: SuppressionsTable;
+  vulnerability_settings: VulnerabilitySettingsTable;
+  finding_daily_stats: FindingDailyStatsTable;
   schema_migrations: SchemaMigrationsTable;
 }

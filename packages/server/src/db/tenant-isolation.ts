@@ -12,6 +12,14 @@ export const GLOBAL_TABLES: Readonly<Record<string, string>> = {
   setup_tokens: "exist only before the first organisation; system role only",
   rate_limit_buckets: "throttling counters keyed by hashed account and address; system role only",
   schema_migrations: "the schema's own version, no customer data",
+  vulnerabilities: "the public vulnerability knowledge base; read-only to tenants",
+  vulnerability_aliases: "public advisory ids; read-only to tenants",
+  advisories: "public advisories as imported from feeds; read-only to tenants",
+  affected_ranges: "public affected package ranges; read-only to tenants",
+  cpe_matches: "public CPE applicability from NVD; read-only to tenants",
+  feed_state: "the health of the public feeds; read-only to tenants",
+  knowledge_base_generation: "a counter of knowledge-base changes; read-only to tenants",
+  jobs: "the system's own work queue; system role only, payloads name their organisation",
 };
 
 export interface IsolationProblem {

@@ -24,6 +24,14 @@ export interface AuditContext {
   userAgent: string | null;
 }
 
+/** The context of work the system does on its own (jobs, matching, housekeeping): no person, no request. */
+export const SYSTEM_WORK: AuditContext = Object.freeze({
+  actor: Object.freeze({ type: "system" as const, id: null }),
+  requestId: null,
+  ip: null,
+  userAgent: null,
+});
+
 export interface AuditEventInput {
   /** `<capability>.<verb>`, e.g. `users.role_changed`. */
   action: string;

@@ -4,6 +4,7 @@ import type { RouteDefinition } from "../http/route.js";
 import { agentRoutes } from "./agent-routes.js";
 import { AgentSessionCache } from "./agent-sessions.js";
 import type { CheckInSettings } from "./check-in.js";
+import type { CriticalityListener } from "./device-admin.js";
 import { ONLINE_INTERVALS } from "./device-queries.js";
 import { completeRotation, misuseRecorder } from "./device-tokens.js";
 import { deviceRoutes } from "./devices-routes.js";
@@ -25,6 +26,8 @@ export interface DevicesCapability {
   presence: PresenceRecorder;
   ingest: InventoryIngest;
   signals: SignalPoller;
+  /** Listens for criticality changes, in the change's transaction. */
+  onCriticalityChange(listener: CriticalityListener): void;
   start(): void;
   stop(): Promise<void>;
 }
@@ -72,11 +75,12 @@ export function createDevicesCapability(
   let stopListening = () => {};
   const signals = new SignalPoller(db, applySignal, (error) => log(error, "could not read agent signals"));
   const onlineSeconds = settings.checkInIntervalSeconds * ONLINE_INTERVALS;
+  const criticalityListeners: CriticalityListener[] = [];
   return {
     routes: [
       ...agentRoutes({ db, sessions, presence, ingest, waiters, settings }),
       ...enrollmentTokenRoutes(db),
-      ...deviceRoutes(db, onlineSeconds),
+      ...deviceRoutes(db, onlineSeconds, criticalityListeners),
       ...groupRoutes(db),
     ],
     authenticateDevice: (token, deviceId, client) => sessions.authenticate(token, deviceId, client),
@@ -84,6 +88,7 @@ export function createDevicesCapability(
     presence,
     ingest,
     signals,
+    onCriticalityChange: (listener) => criticalityListeners.push(listener),
     start() {
       stopListening = listenLocally(applySignal);
       signals.start();

@@ -22,11 +22,15 @@ async function liveDevice(
   return row;
 }
 
+/** Told, inside the update's transaction, that a device's criticality changed (risk depends on it). */
+export type CriticalityListener = (tx: OrganizationTransaction, deviceId: string) => Promise<void>;
+
 export async function updateDevice(
   db: Database,
   ctx: RequestContext,
   deviceId: string,
   input: { tags?: string[]; criticality?: "low" | "medium" | "high" | "critical" },
+  onCriticality: readonly CriticalityListener[] = [],
 ): Promise<void> {
   const { organizationId } = scopeOf(ctx);
   await db.withOrganization(organizationId, ctx, async (tx) => {
@@ -55,6 +59,9 @@ export async function updateDevice(
         ...(input.criticality ? { criticality: { from: before.criticality, to: input.criticality } } : {}),
       },
     });
+    if (input.criticality && input.criticality !== before.criticality) {
+      for (const listener of onCriticality) await listener(tx, deviceId);
+    }
   });
 }
 

@@ -6,6 +6,7 @@ import { defineRoute, type RouteDefinition } from "../http/route.js";
 import { NoContent, OrgParams, Timestamp, Uuid } from "../http/schemas.js";
 import {
   allowReenrollment,
+  type CriticalityListener,
   requestInventory,
   retireDevice,
   revokeDeviceCredentials,
@@ -65,7 +66,11 @@ const Installed = Type.Object({
 const DeviceParams = Type.Object({ orgId: Uuid, deviceId: Uuid }, { additionalProperties: false });
 const SearchText = Type.String({ minLength: 1, maxLength: 100 });
 
-export function deviceRoutes(db: Database, onlineSeconds: number): RouteDefinition[] {
+export function deviceRoutes(
+  db: Database,
+  onlineSeconds: number,
+  onCriticality: readonly CriticalityListener[] = [],
+): RouteDefinition[] {
   return [
     defineRoute({
       method: "GET",
@@ -120,7 +125,7 @@ export function deviceRoutes(db: Database, onlineSeconds: number): RouteDefiniti
       },
       example: { tags: ["web", "pci"], criticality: "high" },
       async handler({ ctx, params, body }) {
-        await updateDevice(db, ctx, params.deviceId, body);
+        await updateDevice(db, ctx, params.deviceId, body, onCriticality);
         return getDevice(db, ctx, params.deviceId, onlineSeconds);
       },
     }),

@@ -5,6 +5,7 @@ import type { Database, OrganizationTransaction } from "../db/database.js";
 import { AppError } from "../http/errors.js";
 import type { Page } from "../http/pagination.js";
 import { type RequestContext, scopeOf } from "../http/route.js";
+import { installationsOf } from "./installations.js";
 
 export interface InstalledEntry {
   kind: string;
@@ -189,21 +190,9 @@ export async function findInstallations(
     const ids = matching.map((s) => s.id);
     const bySoftware = new Map(matching.map((s) => [s.id, s]));
     const rows = await sql<{ device_id: string; software_id: number; hostname: string }>`
-      WITH wanted AS (SELECT unnest(${`{${ids.join(",")}}`}::integer[]) AS id),
-      base_hits AS (
-        SELECT ps.id AS set_id, w.id AS software_id
-          FROM package_sets ps JOIN wanted w ON w.id = ANY (ps.software_ids)
-         WHERE ps.software_ids && ${`{${ids.join(",")}}`}::integer[]),
-      hits AS (
-        SELECT di.device_id, b.software_id FROM device_inventories di JOIN base_hits b ON b.set_id = di.base_set_id
-         WHERE NOT (b.software_id = ANY (di.removed))
-        UNION
-        SELECT di.device_id, w.id FROM device_inventories di JOIN wanted w ON w.id = ANY (di.added)
-         WHERE di.added && ${`{${ids.join(",")}}`}::integer[])
-      SELECT h.device_id, h.software_id, d.hostname
-        FROM hits h JOIN devices d ON d.id = h.device_id
-       WHERE d.retired_at IS NULL
-       ORDER BY d.hostname, d.id, h.software_id
+      SELECT i.device_id, i.software_id, d.hostname
+        FROM ${installationsOf(ids)} AS i JOIN devices d ON d.id = i.device_id
+       ORDER BY d.hostname, d.id, i.software_id
        LIMIT ${MAX_INSTALLATIONS + 1}`.execute(tx.db);
     const items = rows.rows.slice(0, MAX_INSTALLATIONS).map((r) => {
       const s = bySoftware.get(r.software_id);

@@ -24,6 +24,7 @@ import {
   sampleFacts,
   sampleInventory,
 } from "../testing/devices.js";
+import { advisory, importTestAdvisories, opensslPackages, seedFindings } from "../testing/vulns.js";
 import { defineRoute, type RouteDefinition } from "./route.js";
 
 let testDb: TestDatabase;
@@ -134,6 +135,7 @@ function scenarios(t: TestApp): Scenarios {
       return { as: me(), url: `/api/v1/orgs/${orgId}/invitations/${created.json().invitation.id}` };
     },
     ...deviceScenarios(t, () => orgId, me),
+    ...vulnerabilityScenarios(t, () => orgId, me),
     "POST /api/v1/orgs/:orgId/planted/rename": async () => ({
       as: me(),
       url: `/api/v1/orgs/${orgId}/planted/rename`,
@@ -289,6 +291,67 @@ function deviceScenarios(t: TestApp, orgId: () => string, me: () => TestPerson):
       });
       return { as: me(), url: `/api/v1/orgs/${orgId()}/device-groups/${g}/devices/${d.deviceId}` };
     },
+  };
+}
+
+/** Happy paths of people's decisions on findings, on a finding the matcher made. */
+function vulnerabilityScenarios(t: TestApp, orgId: () => string, me: () => TestPerson): Scenarios {
+  const cve = "CVE-2026-7001";
+  const knowledgeBase = () => importTestAdvisories(t.db, [advisory(cve, [{ fixed: "3.0.11-1~deb12u2" }])]);
+  const suppression = async () => {
+    await knowledgeBase();
+    const created = await call(t.app, {
+      method: "POST",
+      url: `/api/v1/orgs/${orgId()}/suppressions`,
+      as: me(),
+      body: {
+        vulnerabilityId: cve,
+        scope: { type: "organization" },
+        kind: "false_positive",
+        reason: "r",
+        owner: "o",
+      },
+    });
+    return created.json().id as string;
+  };
+  return {
+    "POST /api/v1/orgs/:orgId/suppressions": async () => {
+      await knowledgeBase();
+      return {
+        as: me(),
+        url: `/api/v1/orgs/${orgId()}/suppressions`,
+        body: {
+          vulnerabilityId: cve,
+          scope: { type: "organization" },
+          kind: "accepted_risk",
+          reason: "walked",
+          owner: "Walker",
+          expiresAt: "2099-01-01T00:00:00Z",
+        },
+      };
+    },
+    "DELETE /api/v1/orgs/:orgId/suppressions/:suppressionId": async () => ({
+      as: me(),
+      url: `/api/v1/orgs/${orgId()}/suppressions/${await suppression()}`,
+    }),
+    "PATCH /api/v1/orgs/:orgId/findings/:findingId": async () => {
+      await knowledgeBase();
+      const device = await seedFindings(t, orgId(), opensslPackages("3.0.11-1~deb12u1"));
+      const [finding] = await t.db.owner.query<{ id: string }>(
+        "SELECT id FROM findings WHERE device_id = $1 LIMIT 1",
+        [device.deviceId],
+      );
+      return {
+        as: me(),
+        url: `/api/v1/orgs/${orgId()}/findings/${finding?.id}`,
+        body: { status: "false_positive", reason: "walked", justification: "component_not_present" },
+      };
+    },
+    "PUT /api/v1/orgs/:orgId/vulnerability-settings": async () => ({
+      as: me(),
+      url: `/api/v1/orgs/${orgId()}/vulnerability-settings`,
+      body: { slaDays: { critical: 7, high: 14, medium: 30, low: 90 } },
+    }),
   };
 }
 

@@ -28,13 +28,20 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
 }
 
 export async function startTestApp(
-  options: { routes?: RouteDefinition[]; db?: TestDatabase } = {},
+  options: {
+    routes?: RouteDefinition[];
+    db?: TestDatabase;
+    /** Off: no background work (matching, jobs, polling), so the database stands still. */
+    backgroundWork?: boolean;
+  } = {},
 ): Promise<TestApp> {
   const testDb = options.db ?? (await createTestDatabase());
   // PATCHPILOT_TEST_LOG=error (or another level) shows the server's log while debugging a test.
-  const config = testConfig(
-    process.env.PATCHPILOT_TEST_LOG ? { PATCHPILOT_LOG_LEVEL: process.env.PATCHPILOT_TEST_LOG } : {},
-  );
+  const config = testConfig({
+    PATCHPILOT_FEED_SYNC: "off",
+    ...(options.backgroundWork === false ? { PATCHPILOT_BACKGROUND_WORK: "off" } : {}),
+    ...(process.env.PATCHPILOT_TEST_LOG ? { PATCHPILOT_LOG_LEVEL: process.env.PATCHPILOT_TEST_LOG } : {}),
+  });
   const logStream = process.env.PATCHPILOT_TEST_LOG
     ? process.stderr
     : new Writable({ write: (_chunk, _enc, done) => done() });

@@ -29,6 +29,13 @@ function identifierFor(param: string, a: SeededOrg): string {
       return a.enrollmentTokenId;
     case "groupId":
       return a.groupId;
+    case "findingId":
+      return a.findingId;
+    // Public knowledge-base data: B may read it, but only with B's own figures.
+    case "vulnerabilityId":
+      return a.vulnerabilityId;
+    case "suppressionId":
+      return a.suppressionId;
     default:
       throw new Error(`the isolation harness has no seeded identifier for :${param}; seed one in world.ts`);
   }

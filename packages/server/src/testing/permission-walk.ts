@@ -39,6 +39,27 @@ async function ownIdentifier(db: Database, param: string, org: SeededOrg): Promi
         tx.audit({ action: "device_groups.created", target: { type: "device_group", id: row.id } });
         return row.id;
       });
+    case "findingId":
+      return org.findingId;
+    case "vulnerabilityId":
+      return org.vulnerabilityId;
+    // A fresh one, as a permitted revocation leaves the seeded one revoked.
+    case "suppressionId":
+      return db.withOrganization(org.organizationId, SYSTEM_CONTEXT, async (tx) => {
+        const row = await tx.db
+          .insertInto("suppressions")
+          .values({
+            vulnerability_id: org.vulnerabilityId,
+            scope_type: "organization",
+            kind: "false_positive",
+            reason: "walk",
+            owner: "walk",
+          })
+          .returning("id")
+          .executeTakeFirstOrThrow();
+        tx.audit({ action: "suppressions.created", target: { type: "suppression", id: row.id } });
+        return row.id;
+      });
     default:
       throw new Error(`the permission walk has no identifier for :${param}; add it in permission-walk.ts`);
   }

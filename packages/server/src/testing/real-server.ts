@@ -42,6 +42,7 @@ export async function startRealServer(options: { dataDir?: string } = {}): Promi
     PATCHPILOT_DATA_DIR: dataDir,
     PATCHPILOT_PORT: String(port),
     PATCHPILOT_LOG_LEVEL: "warn",
+    PATCHPILOT_FEED_SYNC: "off",
     ...(pg?.url ? { DATABASE_URL: pg.url } : {}),
   };
   const quiet = new Writable({ write: (_c, _e, done) => done() });

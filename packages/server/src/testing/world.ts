@@ -4,9 +4,15 @@ import { generateToken, hashToken, toWireInventory } from "@patchpilot/protocol"
 import type { Database } from "../db/database.js";
 import { createDevicesCapability } from "../devices/capability.js";
 import { queueJob } from "../devices/jobs.js";
-import { addTestMember, createTestOrg, type TestOrg, type TestPerson } from "./app.js";
+import { createVulnsCapability } from "../vulns/capability.js";
+import { recordDailyStats } from "../vulns/findings/daily-stats.js";
+import { addTestMember, createTestOrg, type TestOrg, type TestPerson, testConfig } from "./app.js";
 import { SYSTEM_CONTEXT } from "./database.js";
 import { createTestEnrollmentToken, enrollTestDevice, sampleInventory, type TestDevice } from "./devices.js";
+import { advisory, importTestAdvisories, opensslPackages } from "./vulns.js";
+
+/** The knowledge base's one vulnerability: public, the same for both organisations. */
+export const WORLD_VULNERABILITY = "CVE-2026-4242";
 
 /** One organisation with a member of every role and a row in every tenant table. */
 export interface SeededOrg extends TestOrg {
@@ -23,6 +29,12 @@ export interface SeededOrg extends TestOrg {
   otherDevice: TestDevice;
   /** A package name only this organisation has installed. */
   packageName: string;
+  /** The world's vulnerability (public) and this organisation's finding of it on `device`. */
+  vulnerabilityId: string;
+  findingId: string;
+  /** A decision (a false positive on `otherDevice`), and its reason, which is the tenant's. */
+  suppressionId: string;
+  suppressionReason: string;
 }
 
 /** Two organisations, A and B, seeded alike: the cross-tenant tests call B's people against A's ids. */
@@ -58,12 +70,14 @@ async function seedOrg(db: Database, name: string): Promise<SeededOrg> {
     .select("id")
     .where("user_id", "=", members.operator.userId)
     .executeTakeFirstOrThrow();
+  const devices = await seedDevices(db, org.organizationId, name);
   return {
     ...org,
     members,
     invitationId,
     sessionId: session.id,
-    ...(await seedDevices(db, org.organizationId, name)),
+    ...devices,
+    ...(await seedVulnerabilityData(db, org.organizationId, name, devices)),
   };
 }
 
@@ -90,6 +104,8 @@ async function seedDevices(db: Database, organizationId: string, orgName: string
   });
   const packageName = `${slug}-secret-pkg`;
   const devices = createDevicesCapability(db);
+  // Inventory changes reach the matcher through the vulnerability capability's listener.
+  const vulns = createVulnsCapability(db, devices, testConfig());
   const client = { requestId: null, ip: "127.0.0.1", userAgent: "test" };
   const session = await devices.sessions.authenticate(device.token, device.deviceId, client);
   await devices.ingest.full(
@@ -97,9 +113,11 @@ async function seedDevices(db: Database, organizationId: string, orgName: string
     { ...client, actor: { type: "device", id: device.deviceId } },
     {
       reportId: crypto.randomUUID(),
-      inventory: toWireInventory(sampleInventory(12, packageName)),
+      inventory: toWireInventory(withOpenssl(sampleInventory(12, packageName))),
     },
   );
+  await vulns.matcher.drain();
+  await vulns.stop();
   await db.withOrganization(organizationId, SYSTEM_CONTEXT, (tx) =>
     queueJob(tx, SYSTEM_CONTEXT.actor, device.deviceId, "inventory"),
   );
@@ -113,8 +131,76 @@ async function seedDevices(db: Database, organizationId: string, orgName: string
   };
 }
 
+function withOpenssl(inventory: ReturnType<typeof sampleInventory>) {
+  return { ...inventory, packages: [...inventory.packages, ...opensslPackages("3.0.11-1~deb12u1")] };
+}
+
+/**
+ * What vulnerability management keeps per organisation: the matcher's findings of the world's
+ * advisory, a decision, SLA settings and a day's figures.
+ */
+async function seedVulnerabilityData(
+  db: Database,
+  organizationId: string,
+  orgName: string,
+  seeded: { device: TestDevice; otherDevice: TestDevice },
+) {
+  const suppressionReason = `${orgName} keeps this reason to itself`;
+  const ids = await db.withOrganization(organizationId, SYSTEM_CONTEXT, async (tx) => {
+    const finding = await tx.db
+      .selectFrom("findings")
+      .select("id")
+      .where("device_id", "=", seeded.device.deviceId)
+      .where("vulnerability_id", "=", WORLD_VULNERABILITY)
+      .orderBy("package_name")
+      .executeTakeFirstOrThrow();
+    const suppression = await tx.db
+      .insertInto("suppressions")
+      .values({
+        vulnerability_id: WORLD_VULNERABILITY,
+        scope_type: "device",
+        scope_id: seeded.otherDevice.deviceId,
+        kind: "false_positive",
+        justification: "component_not_present",
+        reason: suppressionReason,
+        owner: "Security",
+      })
+      .returning("id")
+      .executeTakeFirstOrThrow();
+    await tx.db.insertInto("vulnerability_settings").values({ sla_critical_days: 7 }).execute();
+    tx.audit({ action: "suppressions.created", target: { type: "suppression", id: suppression.id } });
+    return { findingId: finding.id, suppressionId: suppression.id };
+  });
+  await recordDailyStats(db, organizationId, new Date().toISOString().slice(0, 10));
+  return { vulnerabilityId: WORLD_VULNERABILITY, suppressionReason, ...ids };
+}
+
 export async function seedWorld(db: Database): Promise<World> {
-  return { a: await seedOrg(db, "Alpha Tenant"), b: await seedOrg(db, "Bravo Tenant") };
+  await importTestAdvisories(db, [
+    advisory(WORLD_VULNERABILITY, [{ fixed: "3.0.11-1~deb12u2" }], { aliases: ["DSA-4242-1"] }),
+  ]);
+  const world = { a: await seedOrg(db, "Alpha Tenant"), b: await seedOrg(db, "Bravo Tenant") };
+  for (const org of [world.a, world.b]) await queueUnmatchedChange(db, org);
+  return world;
+}
+
+/**
+ * An inventory change the matcher has not taken yet. Queued last: seeding matches every queued
+ * change, and the cross-tenant harness runs without background work, so this one stays queued.
+ */
+async function queueUnmatchedChange(db: Database, org: SeededOrg): Promise<void> {
+  await db.withOrganization(org.organizationId, SYSTEM_CONTEXT, async (tx) => {
+    const finding = await tx.db
+      .selectFrom("findings")
+      .select("software_id")
+      .where("id", "=", org.findingId)
+      .executeTakeFirstOrThrow();
+    await tx.db
+      .insertInto("inventory_changes")
+      .values({ device_id: org.device.deviceId, added: [finding.software_id], removed: [] })
+      .execute();
+    tx.audit({ action: "inventory.changed", target: { type: "device", id: org.device.deviceId } });
+  });
 }
 
 /** Values of A's that must never appear in an answer to one of B's people. */
@@ -127,6 +213,9 @@ export function secretsOf(org: SeededOrg): string[] {
     org.enrollmentTokenId,
     org.groupId,
     org.packageName,
+    org.findingId,
+    org.suppressionId,
+    org.suppressionReason,
     ...[org.device, org.otherDevice].flatMap((d) => [d.deviceId, d.hostname, d.hardwareId]),
     ...Object.values(org.members).flatMap((m) => [m.userId, m.email]),
   ];

@@ -1,16 +1,5 @@
 import type { Inventory, InventoryEntry } from "@patchpilot/protocol";
-
-/** A small seeded generator (mulberry32): the same seed gives the same fleet on every run. */
-export function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { random } from "../common/random.js";
 
 const SYLLABLES = [
   "lib",

@@ -105,6 +105,7 @@ export async function runFleet(setup: FleetSetup): Promise<FleetRun> {
     PATCHPILOT_DATA_DIR: dataDir,
     PATCHPILOT_PORT: "0",
     PATCHPILOT_LOG_LEVEL: "warn",
+    PATCHPILOT_FEED_SYNC: "off",
     DATABASE_URL: setup.databaseUrl ?? undefined,
   });
   let server: RunningServer = await startServer(config, serverLog);

@@ -52,6 +52,7 @@ export async function benchDatabase(
     const config = loadConfig({
       PATCHPILOT_DATA_DIR: dataDir,
       PATCHPILOT_PORT: "0",
+      PATCHPILOT_FEED_SYNC: "off",
       PATCHPILOT_LOG_LEVEL: "warn",
       PATCHPILOT_DATABASE_POOL_SIZE: process.env.PATCHPILOT_DATABASE_POOL_SIZE,
       DATABASE_URL: databaseUrl ?? undefined,
@@ -63,6 +64,7 @@ export async function benchDatabase(
         ? await ServerProcess.start({
             PATCHPILOT_DATA_DIR: dataDir,
             PATCHPILOT_PORT: "0",
+            PATCHPILOT_FEED_SYNC: "off",
             PATCHPILOT_LOG_LEVEL: "warn",
             PATCHPILOT_WORKERS: String(workers),
             DATABASE_URL: databaseUrl ?? "",

@@ -1,0 +1,46 @@
+import { pipeline, Readable } from "node:stream";
+import { stringify } from "csv-stringify";
+
+export type CsvValue = string | number | boolean | Date | null;
+
+export interface CsvColumn<T> {
+  header: string;
+  value(row: T): CsvValue;
+}
+
+/**
+ * A CSV download (RFC 4180: CRLF line ends, a header row) streamed from pages of rows, so a large
+ * export holds one page in memory, not the whole result. Values are exported data, not formulas:
+ * a text value a spreadsheet would run (one that begins with `=`, `+`, `-`, `@`, a tab or a carriage
+ * return, or their full-width forms) gets a leading `'` (OWASP "CSV injection"); csv-stringify's
+ * `escape_formulas` does that, and leaves negative numbers alone.
+ */
+export function csvStream<T>(columns: readonly CsvColumn<T>[], pages: AsyncIterable<readonly T[]>): Readable {
+  const stringifier = stringify({
+    header: true,
+    columns: columns.map((c, i) => ({ key: String(i), header: c.header })),
+    escape_formulas: true,
+    record_delimiter: "windows",
+    // Quote any value holding a CR or LF (a reason written over several lines), not only CRLF:
+    // csv-stringify stops doing so once the delimiter is set, and a bare LF would split the record.
+    quote_record_delimiter: true,
+    cast: {
+      boolean: (value) => (value ? "true" : "false"),
+      date: (value) => value.toISOString(),
+    },
+  });
+  async function* records() {
+    for await (const page of pages) {
+      for (const row of page) yield columns.map((c) => c.value(row));
+    }
+  }
+  // A failure while reading ends the download with an error (the client sees a cut transfer),
+  // never with a well-formed file that silently lacks rows.
+  pipeline(Readable.from(records()), stringifier, () => {});
+  return stringifier;
+}
+
+/** A value for `content-disposition`: the file name is ours (ASCII), never taken from the request. */
+export function attachment(fileName: string): string {
+  return `attachment; filename="${fileName.replace(/[^A-Za-z0-9._-]/g, "_")}"`;
+}
