@@ -33,6 +33,15 @@ describe("permission matrix", () => {
     expect(can("auditor", "vulnerabilities.read")).toBe(true);
   });
 
+  it("lets Operators run rollouts, but not set patch policies or approve a ring's promotion", () => {
+    expect(can("operator", "rollouts.manage")).toBe(true);
+    expect(can("operator", "patch_policies.manage")).toBe(false);
+    expect(can("operator", "rollouts.approve")).toBe(false);
+    expect(can("admin", "rollouts.approve")).toBe(true);
+    expect(can("auditor", "patching.read")).toBe(true);
+    expect(can("auditor", "rollouts.manage")).toBe(false);
+  });
+
   it("gives Owners and Admins every action", () => {
     for (const role of ["owner", "admin"] as const) {
       expect(permissionsOf(role)).toEqual((Object.keys(ACTIONS) as Action[]).sort());

@@ -22,6 +22,10 @@ export const ACTIONS = {
   "device_groups.manage": "write",
   "vulnerabilities.read": "read",
   "findings.decide": "write",
+  "patching.read": "read",
+  "patch_policies.manage": "write",
+  "rollouts.manage": "write",
+  "rollouts.approve": "write",
 } as const satisfies Record<string, "read" | "write">;
 
 export type Action = keyof typeof ACTIONS;
@@ -31,14 +35,16 @@ const ALL_ACTIONS = Object.keys(ACTIONS) as Action[];
 const READ_ACTIONS = ALL_ACTIONS.filter((action) => ACTIONS[action] === "read");
 
 /**
- * What Operators may change: they run the fleet and decide on its findings (accepted risk, false
- * positive), but do not manage people, who may enrol, or the organisation's settings (SLA days).
+ * What Operators may change: they run the fleet, decide on its findings (accepted risk, false
+ * positive) and run rollouts, but do not manage people, who may enrol, the organisation's settings
+ * (SLA days) or patch policies, and do not approve a ring's promotion: that is a second person's.
  */
 const OPERATOR_WRITES: readonly Action[] = [
   "devices.update",
   "devices.revoke",
   "device_groups.manage",
   "findings.decide",
+  "rollouts.manage",
 ];
 
 /** The one permission matrix: role → actions it may perform inside its organisation. */

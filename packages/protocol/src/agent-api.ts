@@ -1,3 +1,4 @@
+import { PatchJobResult } from "./patch-jobs.js";
 import Type, { type Static } from "typebox";
 import { DeviceFacts, HardwareId } from "./facts.js";
 import { AvailableUpdate, INVENTORY_LIMITS } from "./inventory.js";
@@ -49,7 +50,7 @@ export const CheckInRequest = Type.Object(
 );
 export type CheckInRequest = Static<typeof CheckInRequest>;
 
-export const JOB_KINDS = ["inventory"] as const;
+export const JOB_KINDS = ["inventory", "patch"] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 export const Job = Type.Object({
@@ -130,6 +131,8 @@ export const JobResultReport = Type.Object(
     summary: Type.String({ maxLength: 1000 }),
     /** The end of the job's output, bounded by the agent. */
     logExcerpt: Type.Optional(Type.String({ maxLength: 16_384 })),
+    /** A patch job's per-package outcome and steps. */
+    patch: Type.Optional(PatchJobResult),
   },
   { additionalProperties: false },
 );

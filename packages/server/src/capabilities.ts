@@ -7,8 +7,10 @@ import { type App, buildApp } from "./http/app.js";
 import type { RouteDefinition } from "./http/route.js";
 import { accountRoutes } from "./identity/account-routes.js";
 import { usersRoutes } from "./identity/users-routes.js";
+import { JobRunner } from "./jobs/job-runner.js";
 import { opsRoutes } from "./ops/routes.js";
 import { organizationRoutes } from "./organizations/routes.js";
+import { createPatchingCapability, type PatchingCapability } from "./patching/capability.js";
 import { createVulnsCapability, type VulnsCapability } from "./vulns/capability.js";
 
 export interface ServerDeps {
@@ -24,6 +26,8 @@ declare module "fastify" {
     readonly devices: DevicesCapability;
     /** The vulnerability capability's matcher, index and job runner, for tests and benchmarks. */
     readonly vulns: VulnsCapability;
+    readonly patching: PatchingCapability;
+    readonly jobs: JobRunner;
   }
 }
 
@@ -38,11 +42,15 @@ export async function createApp(deps: ServerDeps, extraRoutes: RouteDefinition[]
     },
     (error, message) => app?.log.error({ err: error }, message),
   );
-  const vulns = createVulnsCapability(deps.db, devices, deps.config, {
+  const logError = (error: unknown, message: string) => app?.log.error({ err: error }, message);
+  // One job runner per process, for every capability's background work.
+  const jobs = new JobRunner(deps.db, logError);
+  const vulns = createVulnsCapability(deps.db, devices, jobs, deps.config, {
     info: (message, details) => app?.log.info(details ?? {}, message),
     warn: (message, details) => app?.log.warn(details ?? {}, message),
-    error: (error, message) => app?.log.error({ err: error }, message),
+    error: logError,
   });
+  const patching = createPatchingCapability(deps.db, devices, jobs, logError);
   const routes: RouteDefinition[] = [
     ...opsRoutes(deps.db, deps.config, () => app?.swagger()),
     ...accountRoutes(deps.db),
@@ -51,6 +59,7 @@ export async function createApp(deps: ServerDeps, extraRoutes: RouteDefinition[]
     ...auditRoutes(deps.db),
     ...devices.routes,
     ...vulns.routes,
+    ...patching.routes,
     ...extraRoutes,
   ];
   app = await buildApp(
@@ -63,12 +72,18 @@ export async function createApp(deps: ServerDeps, extraRoutes: RouteDefinition[]
   );
   app.decorate("devices", devices);
   app.decorate("vulns", vulns);
+  app.decorate("patching", patching);
+  app.decorate("jobs", jobs);
   app.addHook("onReady", async () => {
     if (!deps.config.backgroundWork) return;
     devices.start();
     vulns.start();
+    patching.start();
+    jobs.start();
   });
   app.addHook("preClose", async () => {
+    await jobs.stop();
+    await patching.stop();
     await devices.stop();
     await vulns.stop();
   });

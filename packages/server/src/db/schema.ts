@@ -472,6 +472,97 @@ export interface SchemaMigrationsTable {
   applied_at: GeneratedTimestamp;
 }
 
+export interface MaintenanceWindowsTable {
+  id: Generated<string>;
+  organization_id: Generated<string>;
+  name: string;
+  schedule: string;
+  duration_minutes: number;
+  time_zone: string;
+  created_at: GeneratedTimestamp;
+  updated_at: GeneratedTimestamp;
+}
+
+export interface PatchPoliciesTable {
+  id: Generated<string>;
+  organization_id: Generated<string>;
+  name: string;
+  group_id: string;
+  automatic: Generated<string>;
+  approval: Generated<unknown>;
+  hold: Generated<string[]>;
+  reboot: Generated<string>;
+  max_reboot_deferrals: Generated<number>;
+  pre_update: unknown | null;
+  health_check: unknown | null;
+  rollback_on_failure: Generated<boolean>;
+  window_id: string | null;
+  catch_up_hours: Generated<number>;
+  created_at: GeneratedTimestamp;
+  updated_at: GeneratedTimestamp;
+}
+
+export interface RolloutsTable {
+  id: Generated<string>;
+  organization_id: Generated<string>;
+  name: string;
+  state: Generated<string>;
+  mode: string;
+  packages: Generated<unknown>;
+  findings: unknown | null;
+  hold: Generated<string[]>;
+  pre_update: unknown | null;
+  health_check: unknown | null;
+  rollback_on_failure: Generated<boolean>;
+  reboot: Generated<string>;
+  window_id: string | null;
+  max_attempts: Generated<number>;
+  device_timeout_hours: Generated<number>;
+  current_ring: Generated<number>;
+  halted_reason: string | null;
+  policy_id: string | null;
+  scheduled_for: Timestamp | null;
+  created_by: string | null;
+  created_at: GeneratedTimestamp;
+  updated_at: GeneratedTimestamp;
+  finished_at: Timestamp | null;
+}
+
+export interface RolloutRingsTable {
+  organization_id: Generated<string>;
+  rollout_id: string;
+  position: number;
+  name: string;
+  group_ids: string[];
+  success_threshold: string;
+  soak_minutes: number;
+  require_approval: Generated<boolean>;
+  state: Generated<string>;
+  started_at: Timestamp | null;
+  settled_at: Timestamp | null;
+  passed_at: Timestamp | null;
+  approved_by: string | null;
+  approved_at: Timestamp | null;
+  measured: Generated<unknown>;
+}
+
+export interface RolloutDevicesTable {
+  organization_id: Generated<string>;
+  rollout_id: string;
+  ring: number;
+  device_id: string;
+  state: Generated<string>;
+  job_id: string | null;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp | null;
+  reason: string | null;
+  log_excerpt: string | null;
+  result: unknown | null;
+  health: string | null;
+  verified: string | null;
+  updated_at: GeneratedTimestamp;
+}
+
 export interface DB {
   organizations: OrganizationsTable;
   users: UsersTable;
@@ -508,6 +599,11 @@ export interface DB {
   software_matches: SoftwareMatchesTable;
   findings: FindingsTable;
   suppressions: SuppressionsTable;
+  maintenance_windows: MaintenanceWindowsTable;
+  patch_policies: PatchPoliciesTable;
+  rollouts: RolloutsTable;
+  rollout_rings: RolloutRingsTable;
+  rollout_devices: RolloutDevicesTable;
   vulnerability_settings: VulnerabilitySettingsTable;
   finding_daily_stats: FindingDailyStatsTable;
   schema_migrations: SchemaMigrationsTable;

@@ -23,7 +23,7 @@ import { type CheckInSettings, checkIn } from "./check-in.js";
 import { rotateDeviceToken } from "./device-tokens.js";
 import { enroll } from "./enrollment.js";
 import type { InventoryIngest } from "./inventory-ingest.js";
-import { deliverJobs, type JobWaiters, recordJobResult } from "./jobs.js";
+import { deliverJobs, type JobResultListener, type JobWaiters, recordJobResult } from "./jobs.js";
 import type { PresenceRecorder } from "./presence.js";
 
 export interface AgentRouteDeps {
@@ -33,6 +33,7 @@ export interface AgentRouteDeps {
   ingest: InventoryIngest;
   waiters: JobWaiters;
   settings: CheckInSettings;
+  jobResults: readonly JobResultListener[];
 }
 
 const DeviceParams = Type.Object({ deviceId: Uuid }, { additionalProperties: false });
@@ -173,7 +174,7 @@ export function agentRoutes(deps: AgentRouteDeps): RouteDefinition[] {
         finishedAt: "2026-12-01T10:00:04Z",
         summary: "inventory sent: 1,843 packages",
       },
-      handler: ({ body, ctx }) => recordJobResult(db, sessionOf(ctx), ctx, body),
+      handler: ({ body, ctx }) => recordJobResult(db, sessionOf(ctx), ctx, body, deps.jobResults),
     }),
     defineRoute({
       method: "POST",

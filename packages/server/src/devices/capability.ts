@@ -11,7 +11,7 @@ import { deviceRoutes } from "./devices-routes.js";
 import { enrollmentTokenRoutes } from "./enrollment-tokens-routes.js";
 import { groupRoutes } from "./groups-routes.js";
 import { InventoryIngest } from "./inventory-ingest.js";
-import { JobWaiters } from "./jobs.js";
+import { type JobResultListener, JobWaiters } from "./jobs.js";
 import { PackageSets } from "./package-sets.js";
 import { PresenceRecorder } from "./presence.js";
 import { listenLocally, type Signal, SignalPoller } from "./signals.js";
@@ -28,6 +28,8 @@ export interface DevicesCapability {
   signals: SignalPoller;
   /** Listens for criticality changes, in the change's transaction. */
   onCriticalityChange(listener: CriticalityListener): void;
+  /** Listens for applied job results, in the result's transaction. */
+  onJobResult(listener: JobResultListener): void;
   start(): void;
   stop(): Promise<void>;
 }
@@ -76,9 +78,10 @@ export function createDevicesCapability(
   const signals = new SignalPoller(db, applySignal, (error) => log(error, "could not read agent signals"));
   const onlineSeconds = settings.checkInIntervalSeconds * ONLINE_INTERVALS;
   const criticalityListeners: CriticalityListener[] = [];
+  const jobResultListeners: JobResultListener[] = [];
   return {
     routes: [
-      ...agentRoutes({ db, sessions, presence, ingest, waiters, settings }),
+      ...agentRoutes({ db, sessions, presence, ingest, waiters, settings, jobResults: jobResultListeners }),
       ...enrollmentTokenRoutes(db),
       ...deviceRoutes(db, onlineSeconds, criticalityListeners),
       ...groupRoutes(db),
@@ -89,6 +92,7 @@ export function createDevicesCapability(
     ingest,
     signals,
     onCriticalityChange: (listener) => criticalityListeners.push(listener),
+    onJobResult: (listener) => jobResultListeners.push(listener),
     start() {
       stopListening = listenLocally(applySignal);
       signals.start();

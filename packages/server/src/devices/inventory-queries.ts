@@ -20,7 +20,7 @@ export interface InstalledEntry {
 }
 
 /** The software ids a device has now: its base set, plus what it added, minus what it removed. */
-function deviceSoftwareIds(deviceId: string) {
+export function deviceSoftwareIds(deviceId: string) {
   return sql`(
     SELECT unnest(ps.software_ids) FROM device_inventories di JOIN package_sets ps ON ps.id = di.base_set_id
      WHERE di.device_id = ${deviceId}

@@ -5,7 +5,7 @@ import type { Database, OrganizationTransaction } from "../db/database.js";
 import type { AuditContext } from "../db/unit-of-work.js";
 import { AppError } from "../http/errors.js";
 import type { AgentSession } from "./agent-sessions.js";
-import { emitSignal } from "./signals.js";
+import { emitSignal, notifyLocally } from "./signals.js";
 
 const JOB_TTL_MS = 7 * 24 * 3600 * 1000;
 
@@ -32,6 +32,44 @@ export async function queueJob(
   await emitSignal(tx, deviceId, "jobs_queued");
   tx.deviceEvent({ eventType: "job.queued", deviceId, details: { jobId: row.id, kind } });
   return row.id;
+}
+
+/** A job for one device, queued in bulk. */
+export interface NewDeviceJob {
+  deviceId: string;
+  kind: JobKind;
+  payload: Record<string, unknown>;
+  expiresAt: Date;
+}
+
+/**
+ * Queues many jobs in the caller's transaction, in three statements whatever their number: the
+ * jobs, one signal per device (every process learns within a poll; this one at commit), one device
+ * event per job. Returns each device's job id.
+ */
+export async function queueJobs(
+  tx: OrganizationTransaction,
+  actor: AuditContext["actor"],
+  jobs: readonly NewDeviceJob[],
+): Promise<Map<string, string>> {
+  if (jobs.length === 0) return new Map();
+  const rows = await sql<{ id: string; device_id: string }>`
+    INSERT INTO device_jobs (device_id, kind, payload, requested_by_type, requested_by_id, expires_at)
+    SELECT j.device_id, j.kind, j.payload, ${actor.type}, ${actor.id}, j.expires_at
+      FROM unnest(${jobs.map((j) => j.deviceId)}::uuid[], ${jobs.map((j) => j.kind)}::text[],
+                  ${jobs.map((j) => JSON.stringify(j.payload))}::jsonb[], ${jobs.map((j) => j.expiresAt)}::timestamptz[])
+        AS j(device_id, kind, payload, expires_at)
+    RETURNING id, device_id`.execute(tx.db);
+  const deviceIds = rows.rows.map((r) => r.device_id);
+  await sql`
+    INSERT INTO agent_signals (device_id, kind)
+    SELECT unnest(${deviceIds}::uuid[]), 'jobs_queued'`.execute(tx.db);
+  tx.afterCommit(() => notifyLocally(deviceIds.map((deviceId) => ({ deviceId, kind: "jobs_queued" }))));
+  const kinds = new Map(jobs.map((j) => [j.deviceId, j.kind]));
+  for (const r of rows.rows) {
+    tx.deviceEvent({ eventType: "job.queued", deviceId: r.device_id, details: { jobId: r.id, kind: kinds.get(r.device_id) } });
+  }
+  return new Map(rows.rows.map((r) => [r.device_id, r.id]));
 }
 
 /**
@@ -145,11 +183,19 @@ export async function deliverJobs(db: Database, session: AgentSession, ctx: Audi
 }
 
 /** Records a job's result once; the same report sent again changes nothing. */
+/** Told, in the result's transaction, of a job result that was applied (the job was still open). */
+export type JobResultListener = (
+  tx: OrganizationTransaction,
+  job: { id: string; kind: string; deviceId: string },
+  report: JobResultReport,
+) => Promise<void>;
+
 export async function recordJobResult(
   db: Database,
   session: AgentSession,
   ctx: AuditContext,
   report: JobResultReport,
+  listeners: readonly JobResultListener[] = [],
 ): Promise<{ duplicate: boolean }> {
   return db.withOrganization(session.organizationId, ctx, async (tx) => {
     const seen = await tx.db
@@ -179,10 +225,14 @@ export async function recordJobResult(
             startedAt: report.startedAt,
             finishedAt: report.finishedAt,
             logExcerpt: report.logExcerpt ?? null,
+            ...(report.patch ? { patch: report.patch } : {}),
           }),
         })
         .where("id", "=", job.id)
         .execute();
+      for (const listener of listeners) {
+        await listener(tx, { id: job.id, kind: job.kind, deviceId: session.deviceId }, report);
+      }
     }
     await tx.db
       .insertInto("agent_reports")

@@ -29,9 +29,12 @@ export async function emitSignal(
   kind: SignalKind,
 ): Promise<void> {
   await tx.db.insertInto("agent_signals").values({ device_id: deviceId, kind }).execute();
-  tx.afterCommit(() => {
-    for (const listener of local) listener({ deviceId, kind });
-  });
+  tx.afterCommit(() => notifyLocally([{ deviceId, kind }]));
+}
+
+/** Hands committed signals to this process's listeners at once. */
+export function notifyLocally(signals: readonly Omit<Signal, "seq">[]): void {
+  for (const signal of signals) for (const listener of local) listener(signal);
 }
 
 export const SIGNAL_POLL_MS = 250;

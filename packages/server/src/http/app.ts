@@ -288,6 +288,8 @@ function registerRoute(app: FastifyInstance, route: RouteDefinition): void {
         request,
         reply,
       });
+      // A streaming route (server-sent events) has answered on the raw response itself.
+      if (reply.sent) return reply;
       if (route.contentType) reply.type(route.contentType);
       const status = route.successStatus ?? 200;
       if (status === 204) return reply.code(204).send();

@@ -24,6 +24,7 @@ import {
   sampleFacts,
   sampleInventory,
 } from "../testing/devices.js";
+import { createTestPolicy, createTestRollout, createTestWindow } from "../testing/patching.js";
 import { advisory, importTestAdvisories, opensslPackages, seedFindings } from "../testing/vulns.js";
 import { defineRoute, type RouteDefinition } from "./route.js";
 
@@ -136,6 +137,7 @@ function scenarios(t: TestApp): Scenarios {
     },
     ...deviceScenarios(t, () => orgId, me),
     ...vulnerabilityScenarios(t, () => orgId, me),
+    ...patchingScenarios(t, () => orgId, me),
     "POST /api/v1/orgs/:orgId/planted/rename": async () => ({
       as: me(),
       url: `/api/v1/orgs/${orgId}/planted/rename`,
@@ -351,6 +353,100 @@ function vulnerabilityScenarios(t: TestApp, orgId: () => string, me: () => TestP
       as: me(),
       url: `/api/v1/orgs/${orgId()}/vulnerability-settings`,
       body: { slaDays: { critical: 7, high: 14, medium: 30, low: 90 } },
+    }),
+  };
+}
+
+/** Happy paths of windows, policies and rollouts, on a group with an enrolled device. */
+function patchingScenarios(t: TestApp, orgId: () => string, me: () => TestPerson): Scenarios {
+  const db = t.db;
+  const groupWithDevice = async () => {
+    const group = await db.withOrganization(orgId(), SYSTEM_CONTEXT, async (tx) => {
+      const row = await tx.db
+        .insertInto("device_groups")
+        .values({ name: `pg ${randomUUID()}` })
+        .returning("id")
+        .executeTakeFirstOrThrow();
+      tx.audit({ action: "device_groups.created", target: { type: "device_group", id: row.id } });
+      return row.id;
+    });
+    const enrollment = await createTestEnrollmentToken(db, orgId(), { groupId: group });
+    await enrollTestDevice(db, orgId(), { enrollmentToken: enrollment.token });
+    return group;
+  };
+  const rollout = async () => createTestRollout(db, orgId(), await groupWithDevice());
+  const windowBody = {
+    name: `w ${randomUUID()}`,
+    schedule: "0 2 * * 6",
+    durationMinutes: 240,
+    timeZone: "Europe/London",
+  };
+  const rolloutAction =
+    (name: string, prepare: (id: string) => Promise<void> = async () => {}) =>
+    async () => {
+      const id = await rollout();
+      await prepare(id);
+      return { as: me(), url: `/api/v1/orgs/${orgId()}/rollouts/${id}/${name}`, body: { reason: "walked" } };
+    };
+  return {
+    "POST /api/v1/orgs/:orgId/maintenance-windows": async () => ({
+      as: me(),
+      url: `/api/v1/orgs/${orgId()}/maintenance-windows`,
+      body: windowBody,
+    }),
+    "PUT /api/v1/orgs/:orgId/maintenance-windows/:windowId": async () => ({
+      as: me(),
+      url: `/api/v1/orgs/${orgId()}/maintenance-windows/${await createTestWindow(db, orgId())}`,
+      body: { ...windowBody, name: `w ${randomUUID()}` },
+    }),
+    "DELETE /api/v1/orgs/:orgId/maintenance-windows/:windowId": async () => ({
+      as: me(),
+      url: `/api/v1/orgs/${orgId()}/maintenance-windows/${await createTestWindow(db, orgId())}`,
+    }),
+    "POST /api/v1/orgs/:orgId/patch-policies": async () => ({
+      as: me(),
+      url: `/api/v1/orgs/${orgId()}/patch-policies`,
+      body: { name: `p ${randomUUID()}`, groupId: await groupWithDevice(), automatic: "security" },
+    }),
+    "PUT /api/v1/orgs/:orgId/patch-policies/:policyId": async () => {
+      const id = await createTestPolicy(db, orgId());
+      const [policy] = await db.owner.query<{ group_id: string }>(
+        "SELECT group_id FROM patch_policies WHERE id = $1",
+        [id],
+      );
+      return {
+        as: me(),
+        url: `/api/v1/orgs/${orgId()}/patch-policies/${id}`,
+        body: {
+          name: `p ${randomUUID()}`,
+          groupId: policy?.group_id ?? "",
+          automatic: "all",
+          reboot: "never",
+        },
+      };
+    },
+    "DELETE /api/v1/orgs/:orgId/patch-policies/:policyId": async () => ({
+      as: me(),
+      url: `/api/v1/orgs/${orgId()}/patch-policies/${await createTestPolicy(db, orgId())}`,
+    }),
+    "POST /api/v1/orgs/:orgId/rollouts": async () => ({
+      as: me(),
+      url: `/api/v1/orgs/${orgId()}/rollouts`,
+      body: {
+        name: "walked",
+        mode: "security",
+        rings: [{ name: "all", groupIds: [await groupWithDevice()] }],
+      },
+    }),
+    "POST /api/v1/orgs/:orgId/rollouts/:rolloutId/pause": rolloutAction("pause"),
+    "POST /api/v1/orgs/:orgId/rollouts/:rolloutId/resume": rolloutAction("resume", async (id) => {
+      await db.owner.query("UPDATE rollouts SET state = 'paused' WHERE id = $1", [id]);
+    }),
+    "POST /api/v1/orgs/:orgId/rollouts/:rolloutId/cancel": rolloutAction("cancel"),
+    "POST /api/v1/orgs/:orgId/rollouts/:rolloutId/approve": rolloutAction("approve", async (id) => {
+      await db.owner.query("UPDATE rollout_rings SET state = 'awaiting_approval' WHERE rollout_id = $1", [
+        id,
+      ]);
     }),
   };
 }

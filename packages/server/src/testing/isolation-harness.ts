@@ -36,6 +36,12 @@ function identifierFor(param: string, a: SeededOrg): string {
       return a.vulnerabilityId;
     case "suppressionId":
       return a.suppressionId;
+    case "windowId":
+      return a.windowId;
+    case "policyId":
+      return a.policyId;
+    case "rolloutId":
+      return a.rolloutId;
     default:
       throw new Error(`the isolation harness has no seeded identifier for :${param}; seed one in world.ts`);
   }

@@ -4,6 +4,7 @@ import type { App } from "../http/app.js";
 import { addTestMember, call, freshSession } from "./app.js";
 import { SYSTEM_CONTEXT } from "./database.js";
 import { createTestEnrollmentToken, enrollTestDevice } from "./devices.js";
+import { createTestPolicy, createTestRollout, createTestWindow } from "./patching.js";
 import type { SeededOrg } from "./world.js";
 
 export interface PermissionViolation {
@@ -60,6 +61,13 @@ async function ownIdentifier(db: Database, param: string, org: SeededOrg): Promi
         tx.audit({ action: "suppressions.created", target: { type: "suppression", id: row.id } });
         return row.id;
       });
+    // Fresh ones: a permitted deletion, cancellation or approval changes what later calls see.
+    case "windowId":
+      return createTestWindow(db, org.organizationId);
+    case "policyId":
+      return createTestPolicy(db, org.organizationId);
+    case "rolloutId":
+      return createTestRollout(db, org.organizationId, org.groupId);
     default:
       throw new Error(`the permission walk has no identifier for :${param}; add it in permission-walk.ts`);
   }

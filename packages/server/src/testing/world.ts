@@ -4,11 +4,13 @@ import { generateToken, hashToken, toWireInventory } from "@patchpilot/protocol"
 import type { Database } from "../db/database.js";
 import { createDevicesCapability } from "../devices/capability.js";
 import { queueJob } from "../devices/jobs.js";
+import { JobRunner } from "../jobs/job-runner.js";
 import { createVulnsCapability } from "../vulns/capability.js";
 import { recordDailyStats } from "../vulns/findings/daily-stats.js";
 import { addTestMember, createTestOrg, type TestOrg, type TestPerson, testConfig } from "./app.js";
 import { SYSTEM_CONTEXT } from "./database.js";
 import { createTestEnrollmentToken, enrollTestDevice, sampleInventory, type TestDevice } from "./devices.js";
+import { createTestPolicy, createTestRollout, createTestWindow } from "./patching.js";
 import { advisory, importTestAdvisories, opensslPackages } from "./vulns.js";
 
 /** The knowledge base's one vulnerability: public, the same for both organisations. */
@@ -35,6 +37,10 @@ export interface SeededOrg extends TestOrg {
   /** A decision (a false positive on `otherDevice`), and its reason, which is the tenant's. */
   suppressionId: string;
   suppressionReason: string;
+  /** A maintenance window, a patch policy and a rollout (to `groupId`), named after the tenant. */
+  windowId: string;
+  policyId: string;
+  rolloutId: string;
 }
 
 /** Two organisations, A and B, seeded alike: the cross-tenant tests call B's people against A's ids. */
@@ -78,6 +84,9 @@ async function seedOrg(db: Database, name: string): Promise<SeededOrg> {
     sessionId: session.id,
     ...devices,
     ...(await seedVulnerabilityData(db, org.organizationId, name, devices)),
+    windowId: await createTestWindow(db, org.organizationId, `${name} window`),
+    policyId: await createTestPolicy(db, org.organizationId, `${name} policy`),
+    rolloutId: await createTestRollout(db, org.organizationId, devices.groupId, `${name} rollout`),
   };
 }
 
@@ -105,7 +114,7 @@ async function seedDevices(db: Database, organizationId: string, orgName: string
   const packageName = `${slug}-secret-pkg`;
   const devices = createDevicesCapability(db);
   // Inventory changes reach the matcher through the vulnerability capability's listener.
-  const vulns = createVulnsCapability(db, devices, testConfig());
+  const vulns = createVulnsCapability(db, devices, new JobRunner(db, () => {}), testConfig());
   const client = { requestId: null, ip: "127.0.0.1", userAgent: "test" };
   const session = await devices.sessions.authenticate(device.token, device.deviceId, client);
   await devices.ingest.full(

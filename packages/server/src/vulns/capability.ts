@@ -2,7 +2,7 @@ import { sql } from "kysely";
 import type { Database } from "../db/database.js";
 import type { DevicesCapability } from "../devices/capability.js";
 import type { RouteDefinition } from "../http/route.js";
-import { JobRunner } from "../jobs/job-runner.js";
+import type { JobRunner } from "../jobs/job-runner.js";
 import { decisionRoutes } from "./findings/decisions-routes.js";
 import { documentRoutes } from "./findings/documents-routes.js";
 import { refreshFindingRisk } from "./findings/finding-risk.js";
@@ -18,7 +18,6 @@ export interface VulnsCapability {
   routes: RouteDefinition[];
   index: AdvisoryIndex;
   matcher: InventoryMatcher;
-  jobs: JobRunner;
   start(): void;
   stop(): Promise<void>;
 }
@@ -31,12 +30,12 @@ export interface VulnsCapability {
 export function createVulnsCapability(
   db: Database,
   devices: DevicesCapability,
+  jobs: JobRunner,
   config: Parameters<typeof registerVulnsJobs>[3],
   log: VulnsLog & { error(error: unknown, message: string): void } = SILENT,
 ): VulnsCapability {
   const index = new AdvisoryIndex();
   const matcher = new InventoryMatcher(db, index, (error) => log.error(error, "matching inventories failed"));
-  const jobs = new JobRunner(db, (error, message) => log.error(error, message));
   registerVulnsJobs(jobs, db, index, config, log);
   // Risk depends on the device's criticality: recomputed in the change's own transaction.
   devices.onCriticalityChange(async (tx, deviceId) => {
@@ -53,14 +52,11 @@ export function createVulnsCapability(
     routes: [...findingRoutes(db), ...vulnerabilityRoutes(db), ...decisionRoutes(db), ...documentRoutes(db)],
     index,
     matcher,
-    jobs,
     start() {
       matcher.start();
-      jobs.start();
     },
     async stop() {
       await matcher.stop();
-      await jobs.stop();
     },
   };
 }

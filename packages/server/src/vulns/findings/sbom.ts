@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Enums, Models, Serialize, Spec } from "@cyclonedx/cyclonedx-library";
 import { sql } from "kysely";
 import type { Database } from "../../db/database.js";
+import { deviceSoftwareIds } from "../../devices/inventory-queries.js";
 import { AppError } from "../../http/errors.js";
 import { type RequestContext, scopeOf } from "../../http/route.js";
 import { purlOf } from "./purl.js";
@@ -56,15 +57,10 @@ export async function deviceSbom(db: Database, ctx: RequestContext, deviceId: st
       .where("id", "=", deviceId)
       .executeTakeFirst();
     if (!device) throw new AppError("devices.not_found");
-    // The inventory: the base package set, less what the device removed, plus what it added.
     const software = await sql<SoftwareEntry>`
       SELECT s.id, s.kind, s.ecosystem, s.release, s.name, s.version, s.arch, s.source_name, s.source_version, s.vendor
         FROM software s
-       WHERE s.id IN (
-         SELECT unnest(ps.software_ids) FROM device_inventories di JOIN package_sets ps ON ps.id = di.base_set_id
-          WHERE di.device_id = ${deviceId}
-         EXCEPT SELECT unnest(removed) FROM device_inventories WHERE device_id = ${deviceId}
-         UNION SELECT unnest(added) FROM device_inventories WHERE device_id = ${deviceId})
+       WHERE s.id IN ${deviceSoftwareIds(deviceId)}
        ORDER BY s.name, s.id`.execute(tx.db);
     return { device, software: software.rows };
   });
