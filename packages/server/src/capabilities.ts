@@ -11,6 +11,7 @@ import { JobRunner } from "./jobs/job-runner.js";
 import { opsRoutes } from "./ops/routes.js";
 import { organizationRoutes } from "./organizations/routes.js";
 import { createPatchingCapability, type PatchingCapability } from "./patching/capability.js";
+import { openSecretBox, type SecretBox } from "./secrets/secret-box.js";
 import { createVulnsCapability, type VulnsCapability } from "./vulns/capability.js";
 
 export interface ServerDeps {
@@ -28,12 +29,15 @@ declare module "fastify" {
     readonly vulns: VulnsCapability;
     readonly patching: PatchingCapability;
     readonly jobs: JobRunner;
+    readonly secrets: SecretBox;
   }
 }
 
 /** Composes the capabilities into one application; each capability owns its routes. */
 export async function createApp(deps: ServerDeps, extraRoutes: RouteDefinition[] = []): Promise<App> {
   let app: App | null = null;
+  // Stored secrets (SIEM credentials, SSO client secrets, second factors) are sealed with this.
+  const secrets = await openSecretBox(deps.config);
   const devices = createDevicesCapability(
     deps.db,
     {
@@ -74,6 +78,7 @@ export async function createApp(deps: ServerDeps, extraRoutes: RouteDefinition[]
   app.decorate("vulns", vulns);
   app.decorate("patching", patching);
   app.decorate("jobs", jobs);
+  app.decorate("secrets", secrets);
   app.addHook("onReady", async () => {
     if (!deps.config.backgroundWork) return;
     devices.start();

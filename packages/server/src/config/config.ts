@@ -34,6 +34,9 @@ export interface Config {
   readonly feedSyncHours: number;
   /** NVD API key: NVD allows 50 requests per 30 seconds with one, 5 without. */
   readonly nvdApiKey: Secret | null;
+  /** The key sealing stored secrets (base64, 32 bytes), or a file holding it; else data dir/secret.key. */
+  readonly secretKey: Secret | null;
+  readonly secretKeyFile: string | null;
   /** OSV ecosystems synced, each as its own feed (`osv:Debian`). */
   readonly osvEcosystems: readonly string[];
   /** Alpine releases whose secdb files are synced. */
@@ -276,6 +279,8 @@ export function loadConfig(processEnv: Env = process.env, cwd = process.cwd()): 
     feedSync: onOff(env, "PATCHPILOT_FEED_SYNC", true),
     feedSyncHours: integer(env, "PATCHPILOT_FEED_SYNC_HOURS", 6, 1, 168),
     nvdApiKey: nvdApiKey(env),
+    secretKey: env.PATCHPILOT_SECRET_KEY ? new Secret(env.PATCHPILOT_SECRET_KEY) : null,
+    secretKeyFile: env.PATCHPILOT_SECRET_KEY_FILE ? path.resolve(cwd, env.PATCHPILOT_SECRET_KEY_FILE) : null,
     osvEcosystems: list(
       env,
       "PATCHPILOT_OSV_ECOSYSTEMS",

@@ -23,8 +23,16 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+export const TEST_SECRET_KEY = Buffer.alloc(32, 42).toString("base64");
+
 export function testConfig(overrides: Record<string, string> = {}): Config {
-  return loadConfig({ PATCHPILOT_DATA_DIR: "/nonexistent", PATCHPILOT_LOG_LEVEL: "silent", ...overrides });
+  return loadConfig({
+    PATCHPILOT_DATA_DIR: "/nonexistent",
+    PATCHPILOT_LOG_LEVEL: "silent",
+    // A fixed test key: sealed values in tests are test values.
+    PATCHPILOT_SECRET_KEY: TEST_SECRET_KEY,
+    ...overrides,
+  });
 }
 
 export async function startTestApp(
