@@ -7,6 +7,7 @@ set -euo pipefail
 # dpkg-dev, ...) go in this list too.
 PEERS=(
   ca-certificates
+  dpkg-dev
   openssl
   postgresql-client
   rpm

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
+import path from "node:path";
 import { Command } from "commander";
 import { collectFacts, collectInventory } from "./collectors/index.js";
 import { stderrLog } from "./log.js";
+import { DEFAULT_HOOKS_DIR } from "./patch/hooks.js";
 import { runAgent } from "./run/agent-loop.js";
 import { enroll } from "./run/enroll.js";
 import { AgentState, defaultStateDir } from "./state/agent-state.js";
@@ -74,7 +76,8 @@ program
   .option("--job-wait <seconds>", "how long each wait for jobs lasts at the server", (v) =>
     Number.parseInt(v, 10),
   )
-  .option("--root <dir>", "the filesystem root to inventory (default /)")
+  .option("--root <dir>", "the filesystem root to inventory and patch (default /)")
+  .option("--hooks-dir <dir>", "where patch jobs' pre-update and health-check hooks live", DEFAULT_HOOKS_DIR)
   .action(
     async (options: {
       stateDir: string;
@@ -82,6 +85,7 @@ program
       interval?: number;
       jobWait?: number;
       root?: string;
+      hooksDir: string;
     }) => {
       const controller = new AbortController();
       for (const signal of ["SIGTERM", "SIGINT"] as const) process.once(signal, () => controller.abort());
@@ -90,7 +94,8 @@ program
         ...(options.once ? { once: true } : {}),
         ...(options.interval ? { intervalSeconds: options.interval } : {}),
         ...(options.jobWait !== undefined ? { jobWaitSeconds: options.jobWait } : {}),
-        ...(options.root ? { root: options.root } : {}),
+        ...(options.root ? { root: path.resolve(options.root) } : {}),
+        hooksDir: path.resolve(options.hooksDir),
       });
       if (reason === "revoked") process.exitCode = EXIT_REVOKED;
     },

@@ -1,9 +1,9 @@
-import { PatchJobResult } from "./patch-jobs.js";
 import Type, { type Static } from "typebox";
 import { DeviceFacts, HardwareId } from "./facts.js";
 import { AvailableUpdate, INVENTORY_LIMITS } from "./inventory.js";
 import { InventoryHashSchema } from "./inventory-hash.js";
 import { EntryLine, WireInventory } from "./inventory-lines.js";
+import { PatchJobResult } from "./patch-jobs.js";
 
 /**
  * The agent⇄server messages. Every agent route lives under /api/v1/agent; a device route names

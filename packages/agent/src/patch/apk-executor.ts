@@ -31,7 +31,8 @@ export interface ApkStep {
 }
 
 // (1/3) Upgrading busybox (1.36.1-r15 -> 1.36.1-r19)   |   (3/3) Installing ssl_client (1.36.1-r19)
-const STEP = /^\(\d+\/\d+\) (Upgrading|Downgrading|Installing|Replacing|Re-installing) (\S+) \((?:(\S+) -> )?(\S+)\)/;
+const STEP =
+  /^\(\d+\/\d+\) (Upgrading|Downgrading|Installing|Replacing|Re-installing) (\S+) \((?:(\S+) -> )?(\S+)\)/;
 
 /** The package steps apk prints (also with `-s`, which only simulates them). */
 export function parseApkSteps(text: string): ApkStep[] {
@@ -74,7 +75,8 @@ export class ApkExecutor implements PatchExecutor {
 
   async #simulate(args: readonly string[]): Promise<{ steps: ApkStep[]; log: string }> {
     const run = await this.#run(args, 10 * MINUTE);
-    if (run.exitCode !== 0) throw new PatchPlanError(`apk simulation failed: ${failureReason(run)}`, runOutput(run));
+    if (run.exitCode !== 0)
+      throw new PatchPlanError(`apk simulation failed: ${failureReason(run)}`, runOutput(run));
     return { steps: parseApkSteps(run.stdout), log: run.stdout };
   }
 
@@ -89,7 +91,12 @@ export class ApkExecutor implements PatchExecutor {
       const changes = steps.map(
         (s): PlannedChange =>
           held.has(s.name)
-            ? { name: s.name, fromVersion: s.fromVersion, toVersion: s.toVersion, skip: { result: "skipped", reason: "held by the job" } }
+            ? {
+                name: s.name,
+                fromVersion: s.fromVersion,
+                toVersion: s.toVersion,
+                skip: { result: "skipped", reason: "held by the job" },
+              }
             : { name: s.name, fromVersion: s.fromVersion, toVersion: s.toVersion },
       );
       return { changes, log };
@@ -99,11 +106,20 @@ export class ApkExecutor implements PatchExecutor {
     const wanted: string[] = [];
     for (const target of request.packages) {
       const from = installed.get(target.name) ?? null;
-      const change: PlannedChange = { name: target.name, fromVersion: from, toVersion: target.version ?? null };
+      const change: PlannedChange = {
+        name: target.name,
+        fromVersion: from,
+        toVersion: target.version ?? null,
+      };
       if (from === null) changes.push({ ...change, skip: { result: "skipped", reason: "not installed" } });
-      else if (held.has(target.name)) changes.push({ ...change, skip: { result: "skipped", reason: "held by the job" } });
+      else if (held.has(target.name))
+        changes.push({ ...change, skip: { result: "skipped", reason: "held by the job" } });
       else if (target.version !== undefined && isAtLeast("apk", from, target.version)) {
-        changes.push({ ...change, toVersion: from, skip: { result: "unchanged", reason: `already at ${from}` } });
+        changes.push({
+          ...change,
+          toVersion: from,
+          skip: { result: "unchanged", reason: `already at ${from}` },
+        });
       } else wanted.push(target.version === undefined ? target.name : `${target.name}=${target.version}`);
     }
     if (wanted.length === 0) return { changes, log: "" };
@@ -116,7 +132,12 @@ export class ApkExecutor implements PatchExecutor {
       changes.push(
         step
           ? { name, fromVersion: from, toVersion: step.toVersion }
-          : { name, fromVersion: from, toVersion: from, skip: { result: "unchanged", reason: "no newer version available" } },
+          : {
+              name,
+              fromVersion: from,
+              toVersion: from,
+              skip: { result: "unchanged", reason: "no newer version available" },
+            },
       );
     }
     for (const s of steps) {
@@ -139,7 +160,11 @@ export class ApkExecutor implements PatchExecutor {
     const pinOf = (name: string) => request.packages.find((p) => p.name === name)?.version;
     if (todo.every((c) => pinOf(c.name) === undefined)) return ["upgrade", ...todo.map((c) => c.name)];
     // `add -u`: the pinned ones at their version, the rest upgraded in the same transaction.
-    return ["add", "-u", ...todo.map((c) => (pinOf(c.name) === undefined ? c.name : `${c.name}=${pinOf(c.name)}`))];
+    return [
+      "add",
+      "-u",
+      ...todo.map((c) => (pinOf(c.name) === undefined ? c.name : `${c.name}=${pinOf(c.name)}`)),
+    ];
   }
 
   async install(plan: PatchPlan, request: PatchRequest): Promise<InstallStep> {
@@ -149,7 +174,10 @@ export class ApkExecutor implements PatchExecutor {
   async rollback(targets: readonly RollbackTarget[]): Promise<RollbackStep> {
     const run = await this.#run(["add", ...targets.map((t) => `${t.name}=${t.fromVersion}`)], 60 * MINUTE);
     const reason = run.exitCode === 0 ? null : failureReason(run);
-    return { ...stepOf([run]), reasons: new Map(reason === null ? [] : targets.map((t) => [t.name, reason])) };
+    return {
+      ...stepOf([run]),
+      reasons: new Map(reason === null ? [] : targets.map((t) => [t.name, reason])),
+    };
   }
 
   /** Alpine has no reboot-required signal. */

@@ -112,7 +112,8 @@ export class AptExecutor implements PatchExecutor {
     const jobHolds = new Set(request.hold);
     const heldHere = (name: string) => installed.get(name)?.want === "hold";
     const skipHeld = (change: PlannedChange): PlannedChange => {
-      if (jobHolds.has(change.name)) return { ...change, skip: { result: "skipped", reason: "held by the job" } };
+      if (jobHolds.has(change.name))
+        return { ...change, skip: { result: "skipped", reason: "held by the job" } };
       return change;
     };
 
@@ -133,7 +134,11 @@ export class AptExecutor implements PatchExecutor {
         // A security job upgrades what is installed; a package the dist-upgrade would newly install
         // (a new kernel ABI) comes in only as a dependency.
         if (!u.security || u.currentVersion === null) continue;
-        const change = skipHeld({ name: u.name, fromVersion: u.currentVersion, toVersion: u.availableVersion });
+        const change = skipHeld({
+          name: u.name,
+          fromVersion: u.currentVersion,
+          toVersion: u.availableVersion,
+        });
         if (change.skip === undefined && heldHere(u.name)) {
           change.skip = { result: "skipped", reason: "held on this machine (dpkg hold)" };
         }
@@ -224,7 +229,8 @@ export class AptExecutor implements PatchExecutor {
       if (run.exitCode === 0) break;
       const missing = missingVersions(runOutput(run));
       const gone = pending.filter((t) => missing.has(`${t.name}=${t.fromVersion}`));
-      for (const t of gone) reasons.set(t.name, `previous version ${t.fromVersion} is no longer downloadable`);
+      for (const t of gone)
+        reasons.set(t.name, `previous version ${t.fromVersion} is no longer downloadable`);
       if (gone.length === 0) {
         for (const t of pending) reasons.set(t.name, failureReason(run));
         break;

@@ -67,12 +67,23 @@ export function stepOf(runs: readonly CommandRun[], ok: (run: CommandRun) => boo
 
 export const okExit = (run: CommandRun) => run.exitCode === 0;
 
-/** The `E:` lines apt and `Error:` lines dnf print: the reason, without the progress around it. */
+/**
+ * The `E:` lines apt, `Error:` lines dnf and `ERROR:` lines apk print: the reason, without the
+ * progress around it. A line ending in `:` takes the indented lines after it (dnf and apk put the
+ * detail there).
+ */
 export function errorLines(text: string, pattern = /^(?:E|Error|ERROR):\s*(.*)$/): string[] {
-  return text
-    .split("\n")
-    .map((line) => pattern.exec(line.trim())?.[1]?.trim() ?? "")
-    .filter((line) => line !== "");
+  const lines = text.split("\n");
+  const found: string[] = [];
+  lines.forEach((line, i) => {
+    let message = pattern.exec(line.trim())?.[1]?.trim() ?? "";
+    if (message === "") return;
+    for (let j = i + 1; message.endsWith(":") && j < lines.length && /^\s+\S/.test(lines[j] ?? ""); j++) {
+      message = `${message} ${lines[j]!.trim()}`;
+    }
+    found.push(message);
+  });
+  return found;
 }
 
 /** A short reason from a failed run: its error lines, else its last output line. */

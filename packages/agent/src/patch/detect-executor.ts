@@ -46,9 +46,12 @@ export async function detectPatchExecutor(options: DetectOptions): Promise<Patch
   const { root, runner, platform, request } = options;
   if (platform === "win32") {
     const kbs = request.packages.map(targetKb);
-    if (request.mode !== "packages" || kbs.every((kb) => kb !== null)) return new WindowsUpdateExecutor(runner);
+    if (request.mode !== "packages" || kbs.every((kb) => kb !== null))
+      return new WindowsUpdateExecutor(runner);
     if (kbs.some((kb) => kb !== null)) {
-      throw new PatchJobRefused("a job installs either Windows updates (KB numbers) or winget packages, not both");
+      throw new PatchJobRefused(
+        "a job installs either Windows updates (KB numbers) or winget packages, not both",
+      );
     }
     const winget = await findWinget();
     if (winget === null) throw new PatchJobRefused("winget is not installed");
@@ -82,6 +85,7 @@ export async function detectPatchExecutor(options: DetectOptions): Promise<Patch
       needsRestarting: needsRestarting === null ? null : run(needsRestarting),
     });
   }
-  if (found.apk && found.apkProgram !== null) return new ApkExecutor({ root, runner, apk: run(found.apkProgram) });
+  if (found.apk && found.apkProgram !== null)
+    return new ApkExecutor({ root, runner, apk: run(found.apkProgram) });
   throw new PatchJobRefused(`no package manager the agent can patch with under ${root}`);
 }

@@ -113,7 +113,11 @@ export class DnfExecutor implements PatchExecutor {
     const { rows, log } = await this.#checkUpdate(names);
     const changes = request.packages.map((target): PlannedChange => {
       const from = installed.get(target.name) ?? null;
-      const change: PlannedChange = { name: target.name, fromVersion: from, toVersion: target.version ?? null };
+      const change: PlannedChange = {
+        name: target.name,
+        fromVersion: from,
+        toVersion: target.version ?? null,
+      };
       if (from === null) return { ...change, skip: { result: "skipped", reason: "not installed" } };
       if (held.has(target.name)) return { ...change, skip: { result: "skipped", reason: "held by the job" } };
       if (target.version !== undefined && isAtLeast("rpm", from, target.version)) {
@@ -122,7 +126,11 @@ export class DnfExecutor implements PatchExecutor {
       // A pinned version is installed as asked (dnf fails if it does not exist); else the newest.
       const newest = rows.get(target.name);
       if (target.version === undefined && newest === undefined) {
-        return { ...change, toVersion: from, skip: { result: "unchanged", reason: "no newer version available" } };
+        return {
+          ...change,
+          toVersion: from,
+          skip: { result: "unchanged", reason: "no newer version available" },
+        };
       }
       return { ...change, toVersion: target.version ?? newest ?? null };
     });
@@ -184,7 +192,9 @@ export class DnfExecutor implements PatchExecutor {
   /** `needs-restarting -r` exits 1 when a reboot is needed (new kernel, glibc, systemd), 0 when not. */
   async rebootRequired(): Promise<boolean> {
     if (this.options.root !== "/" || this.options.needsRestarting === null) return false;
-    const run = await runLogged(this.options.runner, this.options.needsRestarting, ["-r"], { timeoutMs: MINUTE });
+    const run = await runLogged(this.options.runner, this.options.needsRestarting, ["-r"], {
+      timeoutMs: MINUTE,
+    });
     return run.exitCode === 1;
   }
 }

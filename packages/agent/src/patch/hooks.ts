@@ -19,7 +19,11 @@ const GROUP_OR_WORLD_WRITABLE = 0o022;
 /** Hooks get this PATH, not the agent's. */
 const HOOK_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-export const refusedStep = (reason: string): StepOutcome => ({ status: "failed", exitCode: null, log: reason });
+export const refusedStep = (reason: string): StepOutcome => ({
+  status: "failed",
+  exitCode: null,
+  log: reason,
+});
 
 function ownerProblem(uid: number): string | null {
   const self = process.getuid?.() ?? 0;
@@ -32,11 +36,15 @@ function ownerProblem(uid: number): string | null {
  * only its owner can change, both owned by root or the agent's user. Anything else could have been
  * put there by someone who should not choose what the agent runs.
  */
-export async function checkHook(hooksDir: string, name: string): Promise<{ path: string } | { refused: string }> {
+export async function checkHook(
+  hooksDir: string,
+  name: string,
+): Promise<{ path: string } | { refused: string }> {
   if (process.platform === "win32") {
     return { refused: "hooks are not supported on Windows (their permissions cannot be checked)" };
   }
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(name)) return { refused: `invalid hook name ${JSON.stringify(name)}` };
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(name))
+    return { refused: `invalid hook name ${JSON.stringify(name)}` };
   let dir: string;
   try {
     dir = await realpath(hooksDir);

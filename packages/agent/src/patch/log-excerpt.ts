@@ -17,7 +17,13 @@ export function redactCredentials(text: string): string {
 export function logExcerpt(text: string, maxBytes = LOG_EXCERPT_BYTES): string {
   const cleaned = redactCredentials(text)
     .split("\n")
-    .map((line) => line.split("\r").filter((part) => part !== "").pop() ?? "")
+    .map(
+      (line) =>
+        line
+          .split("\r")
+          .filter((part) => part !== "")
+          .pop() ?? "",
+    )
     .join("\n")
     // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
     .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, "");

@@ -43,21 +43,41 @@ export function judgeInstall(
   install: { ok: boolean; exitCode: number | null },
   executor: Pick<PatchExecutor, "manager" | "versionEcosystem">,
 ): PackageOutcome[] {
-  const exitNote = install.ok ? "" : `; ${executor.manager} exited with ${install.exitCode ?? "no exit code"}`;
+  const exitNote = install.ok
+    ? ""
+    : `; ${executor.manager} exited with ${install.exitCode ?? "no exit code"}`;
   return changes.map((c) => {
     const now = after.get(c.name) ?? null;
     if (c.skip) return outcome(c.name, c.fromVersion, now, c.skip.result, c.skip.reason);
     if (now === null) {
-      return outcome(c.name, c.fromVersion, null, "failed", `${c.fromVersion === null ? "not" : "no longer"} installed${exitNote}`);
+      return outcome(
+        c.name,
+        c.fromVersion,
+        null,
+        "failed",
+        `${c.fromVersion === null ? "not" : "no longer"} installed${exitNote}`,
+      );
     }
     if (c.fromVersion !== null && now === c.fromVersion) {
       const expected = c.toVersion === null ? "" : ` (expected ${c.toVersion})`;
       return outcome(c.name, c.fromVersion, now, "failed", `version unchanged${expected}${exitNote}`);
     }
     if (c.toVersion !== null && !isAtLeast(executor.versionEcosystem, now, c.toVersion)) {
-      return outcome(c.name, c.fromVersion, now, "failed", `installed ${now}, expected ${c.toVersion}${exitNote}`);
+      return outcome(
+        c.name,
+        c.fromVersion,
+        now,
+        "failed",
+        `installed ${now}, expected ${c.toVersion}${exitNote}`,
+      );
     }
-    return outcome(c.name, c.fromVersion, now, "installed", c.dependency ? "changed as a dependency" : undefined);
+    return outcome(
+      c.name,
+      c.fromVersion,
+      now,
+      "installed",
+      c.dependency ? "changed as a dependency" : undefined,
+    );
   });
 }
 

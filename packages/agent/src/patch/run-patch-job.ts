@@ -15,7 +15,13 @@ import {
   skippedAll,
 } from "./package-results.js";
 import { type Rebooter, shouldReboot, systemRebooter } from "./reboot.js";
-import { type InstallStep, type PatchExecutor, type PatchPlan, PatchPlanError, type PatchRequest } from "./types.js";
+import {
+  type InstallStep,
+  type PatchExecutor,
+  type PatchPlan,
+  PatchPlanError,
+  type PatchRequest,
+} from "./types.js";
 import { PatchJobRefused, validatePatchPayload } from "./validate.js";
 
 export interface PatchJobContext {
@@ -53,7 +59,12 @@ const skipped = (log: string): StepOutcome => ({ status: "skipped", exitCode: nu
 export async function runPatchJob(payload: unknown, context: PatchJobContext): Promise<PatchJobReport> {
   const job = validatePatchPayload(payload);
   const runner = context.runner ?? runCommand;
-  const request: PatchRequest = { mode: job.mode, packages: job.packages, hold: job.hold, reboot: job.reboot };
+  const request: PatchRequest = {
+    mode: job.mode,
+    packages: job.packages,
+    hold: job.hold,
+    reboot: job.reboot,
+  };
   const executor =
     context.executor ??
     (await detectPatchExecutor({
@@ -65,7 +76,9 @@ export async function runPatchJob(payload: unknown, context: PatchJobContext): P
   try {
     for (const name of [...job.packages.map((p) => p.name), ...job.hold]) {
       if (!executor.namePattern.test(name)) {
-        throw new PatchJobRefused(`${JSON.stringify(name)} is not a package name ${executor.manager} accepts`);
+        throw new PatchJobRefused(
+          `${JSON.stringify(name)} is not a package name ${executor.manager} accepts`,
+        );
       }
     }
     return await new PatchRun(job, request, executor, context, runner).run();
@@ -116,9 +129,16 @@ class PatchRun {
     } catch (error) {
       const message = errorMessage(error);
       const detail = error instanceof PatchPlanError ? error.log : "";
-      result.install.log = logExcerpt([refresh?.ok === false ? refresh.log : "", detail, message].join("\n").trim());
-      const planned = job.packages.map((p) => ({ name: p.name, fromVersion: null, toVersion: p.version ?? null }));
-      result.packages = skippedAll(planned, `not installed: ${message}`);
+      result.install.log = logExcerpt(
+        [refresh?.ok === false ? refresh.log : "", detail, message].join("\n").trim(),
+      );
+      const installed = await executor.installedVersions(job.packages.map((p) => p.name)).catch(() => null);
+      const planned = job.packages.map((p) => ({
+        name: p.name,
+        fromVersion: installed?.get(p.name) ?? null,
+        toVersion: p.version ?? null,
+      }));
+      result.packages = skippedAll(planned, `planning failed: ${message}`);
       return this.finish(`planning failed: ${message}`);
     }
 
@@ -186,7 +206,11 @@ class PatchRun {
     const back = await executor.installedVersions(candidates.map((c) => c.name));
     const judged = judgeRollback(result.packages, candidates, back, step, why);
     result.packages = judged.packages;
-    result.rollback = { status: judged.restored ? "succeeded" : "failed", exitCode: step.exitCode, log: step.log };
+    result.rollback = {
+      status: judged.restored ? "succeeded" : "failed",
+      exitCode: step.exitCode,
+      log: step.log,
+    };
   }
 
   finish(problem: string): PatchJobReport {

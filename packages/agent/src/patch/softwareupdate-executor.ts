@@ -26,7 +26,11 @@ const isSecurityItem = (item: SoftwareUpdateItem) =>
   /\bSecurity (Update|Response)\b|\bRapid Security\b/i.test(item.title);
 
 /** `softwareupdate --install <label>... --agree-to-license` (the licence flag exists since macOS 11). */
-export const softwareUpdateInstallArgs = (labels: readonly string[]) => ["--install", ...labels, "--agree-to-license"];
+export const softwareUpdateInstallArgs = (labels: readonly string[]) => [
+  "--install",
+  ...labels,
+  "--agree-to-license",
+];
 
 /** What `softwareupdate --install` printed: the titles it finished ("Done with X") and whether it asks for a restart. */
 export function parseSoftwareUpdateInstall(text: string): { done: Set<string>; restart: boolean } {
@@ -76,7 +80,8 @@ export class SoftwareUpdateExecutor implements PatchExecutor {
   async plan(request: PatchRequest): Promise<PatchPlan> {
     // The list asks Apple's servers and can take minutes.
     const run = await this.#run(["--list"], 15 * MINUTE);
-    if (run.exitCode !== 0) throw new PatchPlanError(`softwareupdate --list failed: ${failureReason(run)}`, runOutput(run));
+    if (run.exitCode !== 0)
+      throw new PatchPlanError(`softwareupdate --list failed: ${failureReason(run)}`, runOutput(run));
     const items = parseSoftwareUpdateList(run.stdout);
     const osVersion = (await readSwVers(this.runner).catch(() => null))?.productVersion ?? null;
     const fromOf = (item: SoftwareUpdateItem) => (/^macOS\b/.test(item.title) ? osVersion : null);
@@ -91,7 +96,11 @@ export class SoftwareUpdateExecutor implements PatchExecutor {
     if (request.mode !== "packages") {
       for (const item of items) {
         if (!item.recommended || (request.mode === "security" && !isSecurityItem(item))) continue;
-        add(softwareUpdateName(item.label), item, isHeld(item) ? { result: "skipped", reason: "held by the job" } : undefined);
+        add(
+          softwareUpdateName(item.label),
+          item,
+          isHeld(item) ? { result: "skipped", reason: "held by the job" } : undefined,
+        );
       }
       return { changes, log: run.stdout };
     }
@@ -104,10 +113,16 @@ export class SoftwareUpdateExecutor implements PatchExecutor {
           name: target.name,
           fromVersion: null,
           toVersion: target.version ?? null,
-          skip: { result: "unchanged", reason: "not offered by softwareupdate (installed, or not applicable)" },
+          skip: {
+            result: "unchanged",
+            reason: "not offered by softwareupdate (installed, or not applicable)",
+          },
         });
       } else if (target.version !== undefined && target.version !== item.version) {
-        add(target.name, item, { result: "skipped", reason: `softwareupdate offers ${item.version}, not ${target.version}` });
+        add(target.name, item, {
+          result: "skipped",
+          reason: `softwareupdate offers ${item.version}, not ${target.version}`,
+        });
       } else {
         add(target.name, item, isHeld(item) ? { result: "skipped", reason: "held by the job" } : undefined);
       }
@@ -123,14 +138,21 @@ export class SoftwareUpdateExecutor implements PatchExecutor {
     const run = await this.#run(softwareUpdateInstallArgs(labels), 240 * MINUTE);
     const parsed = parseSoftwareUpdateInstall(runOutput(run));
     this.#done = parsed.done;
-    const restartItems = [...this.#items.values()].some((k) => k.item.restart && parsed.done.has(k.item.title));
+    const restartItems = [...this.#items.values()].some(
+      (k) => k.item.restart && parsed.done.has(k.item.title),
+    );
     this.#restart = parsed.restart || restartItems;
     return { ...stepOf([run]), rebootRequired: this.#restart };
   }
 
   async rollback(): Promise<RollbackStep> {
     const reason = "macOS updates cannot be rolled back";
-    return { ok: false, exitCode: null, log: reason, reasons: new Map([...this.#items.keys()].map((k) => [k, reason])) };
+    return {
+      ok: false,
+      exitCode: null,
+      log: reason,
+      reasons: new Map([...this.#items.keys()].map((k) => [k, reason])),
+    };
   }
 
   async rebootRequired(): Promise<boolean> {

@@ -51,7 +51,8 @@ export function isPackageVersion(value: unknown): value is string {
 }
 
 function packageName(value: unknown, where: string): string {
-  if (!isPackageName(value)) throw new PatchJobRefused(`${where} ${quoted(value)} is not a valid package name`);
+  if (!isPackageName(value))
+    throw new PatchJobRefused(`${where} ${quoted(value)} is not a valid package name`);
   return value;
 }
 
@@ -102,7 +103,17 @@ export function validatePatchPayload(payload: unknown): PatchJobPayload {
   if (!isFields(payload)) throw new PatchJobRefused("the payload must be an object");
   only(
     payload,
-    ["rolloutId", "ring", "mode", "packages", "hold", "preUpdate", "healthCheck", "rollbackOnFailure", "reboot"],
+    [
+      "rolloutId",
+      "ring",
+      "mode",
+      "packages",
+      "hold",
+      "preUpdate",
+      "healthCheck",
+      "rollbackOnFailure",
+      "reboot",
+    ],
     "the payload",
   );
   const { rolloutId, ring } = payload;

@@ -81,7 +81,8 @@ export function parseWindowsUpdateInstall(json: unknown): WindowsUpdateInstallRe
   if (!record) return { resultCode: null, rebootRequired: false, updates };
   for (const u of asRecordList(record.Updates)) {
     const code = numberField(u, "ResultCode");
-    for (const kb of stringListField(u, "KBArticleIDs")) if (code !== null) updates.set(kb.replace(/^KB/i, ""), code);
+    for (const kb of stringListField(u, "KBArticleIDs"))
+      if (code !== null) updates.set(kb.replace(/^KB/i, ""), code);
   }
   return {
     resultCode: numberField(record, "ResultCode"),
@@ -117,7 +118,11 @@ export class WindowsUpdateExecutor implements PatchExecutor {
 
   constructor(private readonly runner: CommandRunner) {}
 
-  async #powershell(script: string, env: Record<string, string> = {}, timeoutMs = 15 * MINUTE): Promise<CommandRun> {
+  async #powershell(
+    script: string,
+    env: Record<string, string> = {},
+    timeoutMs = 15 * MINUTE,
+  ): Promise<CommandRun> {
     return runLogged(this.runner, powershellPath(), ["-NoProfile", "-NonInteractive", "-Command", script], {
       timeoutMs,
       env,
@@ -151,7 +156,9 @@ export class WindowsUpdateExecutor implements PatchExecutor {
 
   async plan(request: PatchRequest): Promise<PatchPlan> {
     // The search goes online to Windows Update and can take minutes.
-    const offered = parseWindowsUpdateSearch(await this.#json(WINDOWS_UPDATE_SCRIPT, "the Windows Update search"));
+    const offered = parseWindowsUpdateSearch(
+      await this.#json(WINDOWS_UPDATE_SCRIPT, "the Windows Update search"),
+    );
     const heldKbs = new Set(request.hold.map((h) => targetKb({ name: h })).filter((k) => k !== null));
     if (request.mode !== "packages") {
       const changes: PlannedChange[] = [];
@@ -172,16 +179,25 @@ export class WindowsUpdateExecutor implements PatchExecutor {
     const changes = request.packages.map((target): PlannedChange => {
       const kb = targetKb(target);
       if (kb === null) {
-        throw new PatchPlanError(`${target.name}: a Windows Update target names its KB (KB1234567) as its version`);
+        throw new PatchPlanError(
+          `${target.name}: a Windows Update target names its KB (KB1234567) as its version`,
+        );
       }
       this.#kbs.set(target.name, kb);
       const change: PlannedChange = { name: target.name, fromVersion: null, toVersion: `KB${kb}` };
       if (installed.has(kb)) {
-        return { ...change, fromVersion: `KB${kb}`, skip: { result: "unchanged", reason: "already installed" } };
+        return {
+          ...change,
+          fromVersion: `KB${kb}`,
+          skip: { result: "unchanged", reason: "already installed" },
+        };
       }
       if (heldKbs.has(kb)) return { ...change, skip: { result: "skipped", reason: "held by the job" } };
       if (!offeredKbs.has(kb)) {
-        return { ...change, skip: { result: "skipped", reason: "not offered by Windows Update on this machine" } };
+        return {
+          ...change,
+          skip: { result: "skipped", reason: "not offered by Windows Update on this machine" },
+        };
       }
       return change;
     });
@@ -206,7 +222,9 @@ export class WindowsUpdateExecutor implements PatchExecutor {
     return {
       ok: run.exitCode === 0 && parsed.resultCode === SUCCEEDED,
       exitCode: run.exitCode,
-      log: logExcerpt(joinLogs([{ command: "Windows Update install", output: `${summary}\n${runOutput(run)}` }])),
+      log: logExcerpt(
+        joinLogs([{ command: "Windows Update install", output: `${summary}\n${runOutput(run)}` }]),
+      ),
       rebootRequired: parsed.rebootRequired,
     };
   }

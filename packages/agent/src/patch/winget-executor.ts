@@ -66,7 +66,8 @@ export class WingetExecutor implements PatchExecutor {
     const run = await this.#run(wingetListArgs(id), 5 * MINUTE);
     const code = windowsExitCode(run.exitCode);
     if (code === WINGET.noPackagesFound) return null;
-    if (code !== 0) throw new PatchPlanError(`winget list ${id} failed: ${failureReason(run)}`, runOutput(run));
+    if (code !== 0)
+      throw new PatchPlanError(`winget list ${id} failed: ${failureReason(run)}`, runOutput(run));
     const row = parseWingetTable(run.stdout).find((r) => r.id.toLowerCase() === id.toLowerCase());
     return row ? { version: row.version, available: row.available } : null;
   }
@@ -97,7 +98,12 @@ export class WingetExecutor implements PatchExecutor {
         .map(
           (r): PlannedChange =>
             held.has(r.id.toLowerCase())
-              ? { name: r.id, fromVersion: r.version, toVersion: r.available, skip: { result: "skipped", reason: "held by the job" } }
+              ? {
+                  name: r.id,
+                  fromVersion: r.version,
+                  toVersion: r.available,
+                  skip: { result: "skipped", reason: "held by the job" },
+                }
               : { name: r.id, fromVersion: r.version, toVersion: r.available },
         );
       return { changes, log: run.stdout };
@@ -106,14 +112,22 @@ export class WingetExecutor implements PatchExecutor {
     for (const target of request.packages) {
       const listed = await this.#list(target.name);
       const from = listed?.version ?? null;
-      const change: PlannedChange = { name: target.name, fromVersion: from, toVersion: target.version ?? null };
+      const change: PlannedChange = {
+        name: target.name,
+        fromVersion: from,
+        toVersion: target.version ?? null,
+      };
       if (listed === null) changes.push({ ...change, skip: { result: "skipped", reason: "not installed" } });
       else if (held.has(target.name.toLowerCase())) {
         changes.push({ ...change, skip: { result: "skipped", reason: "held by the job" } });
       } else if (target.version !== undefined && target.version === from) {
         changes.push({ ...change, skip: { result: "unchanged", reason: "already at this version" } });
       } else if (target.version === undefined && listed.available === null) {
-        changes.push({ ...change, toVersion: from, skip: { result: "unchanged", reason: "no newer version available" } });
+        changes.push({
+          ...change,
+          toVersion: from,
+          skip: { result: "unchanged", reason: "no newer version available" },
+        });
       } else changes.push({ ...change, toVersion: target.version ?? listed.available });
     }
     return { changes, log: "" };
@@ -126,7 +140,8 @@ export class WingetExecutor implements PatchExecutor {
       const run = await this.#run(wingetUpgradeArgs(change.name, pinned), 60 * MINUTE);
       runs.push(run);
       const code = windowsExitCode(run.exitCode);
-      if (code === WINGET.rebootRequiredToFinish || code === WINGET.rebootInitiated) this.#rebootRequired = true;
+      if (code === WINGET.rebootRequiredToFinish || code === WINGET.rebootInitiated)
+        this.#rebootRequired = true;
     }
     const ok = (run: CommandRun) => {
       const code = windowsExitCode(run.exitCode);

@@ -114,7 +114,12 @@ export class ZypperExecutor implements PatchExecutor {
       const args =
         request.mode === "security"
           ? ZYPPER_SECURITY_DRY_RUN_ARGS
-          : ["--non-interactive", "--xmlout", request.mode === "all" ? "update" : "dist-upgrade", "--dry-run"];
+          : [
+              "--non-interactive",
+              "--xmlout",
+              request.mode === "all" ? "update" : "dist-upgrade",
+              "--dry-run",
+            ];
       const { solvables, log } = await this.#dryRun(args);
       const changes = solvables.map((s) =>
         skipHeld({ name: s.name, fromVersion: s.editionOld, toVersion: s.edition }),
@@ -126,23 +131,43 @@ export class ZypperExecutor implements PatchExecutor {
     const unpinned: string[] = [];
     for (const target of request.packages) {
       const from = installed.get(target.name) ?? null;
-      const change: PlannedChange = { name: target.name, fromVersion: from, toVersion: target.version ?? null };
+      const change: PlannedChange = {
+        name: target.name,
+        fromVersion: from,
+        toVersion: target.version ?? null,
+      };
       if (from === null) changes.push({ ...change, skip: { result: "skipped", reason: "not installed" } });
-      else if (held.has(target.name)) changes.push({ ...change, skip: { result: "skipped", reason: "held by the job" } });
+      else if (held.has(target.name))
+        changes.push({ ...change, skip: { result: "skipped", reason: "held by the job" } });
       else if (target.version !== undefined && isAtLeast("rpm", from, target.version)) {
-        changes.push({ ...change, toVersion: from, skip: { result: "unchanged", reason: `already at ${from}` } });
+        changes.push({
+          ...change,
+          toVersion: from,
+          skip: { result: "unchanged", reason: `already at ${from}` },
+        });
       } else if (target.version !== undefined) changes.push(change);
       else unpinned.push(target.name);
     }
     if (unpinned.length === 0) return { changes, log: "" };
-    const { solvables, log } = await this.#dryRun(["--non-interactive", "--xmlout", "update", "--dry-run", ...unpinned]);
+    const { solvables, log } = await this.#dryRun([
+      "--non-interactive",
+      "--xmlout",
+      "update",
+      "--dry-run",
+      ...unpinned,
+    ]);
     for (const name of unpinned) {
       const from = installed.get(name) ?? null;
       const planned = solvables.find((s) => s.name === name);
       changes.push(
         planned
           ? { name, fromVersion: from, toVersion: planned.edition }
-          : { name, fromVersion: from, toVersion: from, skip: { result: "unchanged", reason: "no newer version available" } },
+          : {
+              name,
+              fromVersion: from,
+              toVersion: from,
+              skip: { result: "unchanged", reason: "no newer version available" },
+            },
       );
     }
     return { changes, log };
@@ -189,7 +214,8 @@ export class ZypperExecutor implements PatchExecutor {
         if (run.exitCode === null || !ZYPPER_OK.has(run.exitCode)) break;
       }
     } finally {
-      if (newLocks.length > 0) runs.push(await this.#run(["--non-interactive", "removelock", ...newLocks], 5 * MINUTE));
+      if (newLocks.length > 0)
+        runs.push(await this.#run(["--non-interactive", "removelock", ...newLocks], 5 * MINUTE));
     }
     return { ...stepOf(runs, (r) => r.exitCode !== null && ZYPPER_OK.has(r.exitCode)), rebootRequired };
   }

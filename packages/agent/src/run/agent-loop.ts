@@ -9,6 +9,7 @@ import {
 } from "@patchpilot/protocol";
 import { collectFacts } from "../collectors/index.js";
 import type { Log } from "../log.js";
+import { DEFAULT_HOOKS_DIR } from "../patch/hooks.js";
 import type { AgentState, Credentials } from "../state/agent-state.js";
 import { ReportQueue } from "../state/report-queue.js";
 import { AgentClient, ApiError, UnreachableError } from "../transport/client.js";
@@ -26,8 +27,10 @@ export interface RunOptions {
   intervalSeconds?: number;
   /** How long a jobs long-poll waits at the server. */
   jobWaitSeconds?: number;
-  /** Filesystem root the Linux collectors read (tests point it at a sandbox). */
+  /** Filesystem root the Linux collectors read and patch jobs install into (tests point it at a sandbox). */
   root?: string;
+  /** Where patch jobs find their hooks (default /etc/patchpilot/hooks). */
+  hooksDir?: string;
   signal?: AbortSignal;
 }
 
@@ -171,6 +174,8 @@ class RunningAgent {
       device: this.device,
       inventory: this.inventory,
       log: this.log,
+      acknowledgedInventory: () => this.state.acknowledgedInventory(),
+      patch: { root: this.options.root ?? "/", hooksDir: this.options.hooksDir ?? DEFAULT_HOOKS_DIR },
     };
     for (const job of jobs) await runJob(job, context);
   }

@@ -30,6 +30,25 @@ export interface SystemTransaction {
   afterCommit(effect: () => void): void;
 }
 
+/** The connection pool's state, for monitoring: connections open, idle, and callers waiting for one. */
+export interface PoolState {
+  total: number;
+  idle: number;
+  waiting: number;
+}
+
+/** What only one of the two engines has: the embedded database's files, the server pool's state. */
+export interface DatabaseEngine {
+  /**
+   * The embedded database: runs `read` as the owner, checkpoints and tars the data directory, all
+   * while holding its one connection, so what `read` saw is what the tarball holds.
+   */
+  snapshotDataDir?<T>(
+    read: (query: <R>(sql: string) => Promise<R[]>) => Promise<T>,
+  ): Promise<{ tarball: Blob; read: T }>;
+  poolState?(): PoolState;
+}
+
 export interface SystemTransactionOptions {
   /** Why this unit of work may change data without an audit row (e.g. a session's last-seen time). */
   unaudited?: string;
@@ -48,6 +67,7 @@ export class Database {
     /** SQL as the database owner: migrations, schema checks and tests only. */
     readonly owner: OwnerSql,
     private readonly closeDriver: () => Promise<void>,
+    readonly engine: DatabaseEngine = {},
   ) {}
 
   async withOrganization<T>(

@@ -66,9 +66,15 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
     process.emitWarning(`PostgreSQL owner connection lost: ${error.message}`, "PatchPilotDatabase");
   });
   const kysely = new Kysely<DB>({ dialect: new PostgresDialect({ pool: preparedStatementPool(pool) }) });
-  return new Database("postgres", kysely, owner, async () => {
-    await ownerClient.end();
-  });
+  return new Database(
+    "postgres",
+    kysely,
+    owner,
+    async () => {
+      await ownerClient.end();
+    },
+    { poolState: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }) },
+  );
 }
 
 async function openEmbedded(options: OpenDatabaseOptions): Promise<Database> {
@@ -98,9 +104,29 @@ async function openEmbedded(options: OpenDatabaseOptions): Promise<Database> {
   if (options.migrate !== false) await migrate(owner);
   await pool.exclusive(restoreSystemRole);
   const kysely = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
-  return new Database("pglite", kysely, owner, async () => {
-    await pool.end();
-  });
+  return new Database(
+    "pglite",
+    kysely,
+    owner,
+    async () => {
+      await pool.end();
+    },
+    {
+      // Holding the one connection keeps every writer out while the files are read.
+      snapshotDataDir: (read) =>
+        pool.exclusive(async (pglite) => {
+          await pglite.exec("RESET ROLE");
+          try {
+            const seen = await read(async (text) => (await pglite.query(text)).rows as never[]);
+            await pglite.exec("CHECKPOINT");
+            return { tarball: await pglite.dumpDataDir("gzip"), read: seen };
+          } finally {
+            await restoreSystemRole(pglite);
+          }
+        }),
+      poolState: () => ({ total: 1, idle: pool.idle ? 1 : 0, waiting: pool.waiting }),
+    },
+  );
 }
 
 async function restoreSystemRole(db: {

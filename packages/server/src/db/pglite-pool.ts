@@ -9,6 +9,17 @@ import type { PostgresPool, PostgresPoolClient, PostgresQueryResult } from "kyse
  */
 export class PGlitePool implements PostgresPool {
   #tail: Promise<void> = Promise.resolve();
+  #holders = 0;
+
+  /** Whether nobody holds or waits for the connection. */
+  get idle(): boolean {
+    return this.#holders === 0;
+  }
+
+  /** Callers waiting for the connection (beyond the one holding it). */
+  get waiting(): number {
+    return Math.max(0, this.#holders - 1);
+  }
 
   constructor(readonly pglite: PGlite) {}
 
@@ -52,8 +63,12 @@ export class PGlitePool implements PostgresPool {
 
   #acquire(): Promise<() => void> {
     let release!: () => void;
+    this.#holders++;
     const free = new Promise<void>((resolve) => {
-      release = resolve;
+      release = () => {
+        this.#holders--;
+        resolve();
+      };
     });
     const previous = this.#tail;
     this.#tail = previous.then(() => free);

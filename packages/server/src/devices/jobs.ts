@@ -67,7 +67,11 @@ export async function queueJobs(
   tx.afterCommit(() => notifyLocally(deviceIds.map((deviceId) => ({ deviceId, kind: "jobs_queued" }))));
   const kinds = new Map(jobs.map((j) => [j.deviceId, j.kind]));
   for (const r of rows.rows) {
-    tx.deviceEvent({ eventType: "job.queued", deviceId: r.device_id, details: { jobId: r.id, kind: kinds.get(r.device_id) } });
+    tx.deviceEvent({
+      eventType: "job.queued",
+      deviceId: r.device_id,
+      details: { jobId: r.id, kind: kinds.get(r.device_id) },
+    });
   }
   return new Map(rows.rows.map((r) => [r.device_id, r.id]));
 }

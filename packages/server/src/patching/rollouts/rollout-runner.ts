@@ -18,27 +18,42 @@ export class RolloutRunner {
   readonly #stepping = new Map<string, Promise<void>>();
   readonly #again = new Set<string>();
   #started = false;
+  #resuming: Promise<void> | null = null;
 
   constructor(
     private readonly db: Database,
     jobs: JobRunner,
     private readonly onError: (error: unknown, message: string) => void,
   ) {
-    jobs.register(TICK_JOB, async () => {
-      const running = await sql<{ id: string; organization_id: string }>`
-        SELECT id, organization_id FROM rollouts WHERE state = 'running'`.execute(db.systemReader);
-      for (const r of running.rows) await this.step(r.organization_id, r.id);
-    });
+    jobs.register(TICK_JOB, () => this.#stepRunning(false));
     jobs.schedule({ kind: TICK_JOB, everyMs: 60_000 });
   }
 
+  /**
+   * Starts stepping, and steps every running rollout once at once: a process that died in the
+   * middle of a step (or between a commit and the step it called for) left work that nothing else
+   * announces, and the next tick may be a minute away.
+   */
   start(): void {
     this.#started = true;
+    this.#resuming = this.#stepRunning(true)
+      .catch((error: unknown) => this.onError(error, "could not resume the running rollouts"))
+      .finally(() => (this.#resuming = null));
   }
 
   async stop(): Promise<void> {
     this.#started = false;
+    await this.#resuming;
     await Promise.allSettled([...this.#stepping.values()]);
+  }
+
+  async #stepRunning(untilStopped: boolean): Promise<void> {
+    const running = await sql<{ id: string; organization_id: string }>`
+      SELECT id, organization_id FROM rollouts WHERE state = 'running'`.execute(this.db.systemReader);
+    for (const r of running.rows) {
+      if (untilStopped && !this.#started) return;
+      await this.step(r.organization_id, r.id);
+    }
   }
 
   /** Something happened to the rollout: step it now, in the background (a no-op until started). */
