@@ -3,14 +3,17 @@
 # Tests skip a missing peer locally but fail under CI=true, so CI must run this first.
 set -euo pipefail
 
-# One list so each new capability only appends here. Later peers (rsyslog, chromium, oathtool,
-# dpkg-dev, ...) go in this list too.
+# One list so each new capability only appends here.
 PEERS=(
   ca-certificates
+  chromium
   dpkg-dev
+  oathtool
   openssl
+  poppler-utils
   postgresql-client
   rpm
+  rsyslog
   testssl.sh
 )
 
