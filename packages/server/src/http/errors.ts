@@ -53,6 +53,10 @@ const CORE_ERRORS = {
   },
   "sessions.not_found": { status: 404, message: "There is no such session." },
   "audit.not_found": { status: 404, message: "There is no such audit event." },
+  "plans.upgrade_required": {
+    status: 402,
+    message: "This organisation's plan does not include this feature.",
+  },
   "service.unavailable": { status: 503, message: "PatchPilot is not ready to serve requests." },
   internal: {
     status: 500,
