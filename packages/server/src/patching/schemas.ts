@@ -104,6 +104,8 @@ export const Rollout = Type.Object({
   rings: Type.Array(Ring),
 });
 
+const StepView = Type.Object({ status: Type.String(), exitCode: Nullable(Type.Integer()) });
+
 export const RolloutDevice = Type.Object({
   deviceId: Type.String(),
   hostname: Type.String(),
@@ -115,6 +117,16 @@ export const RolloutDevice = Type.Object({
   health: Nullable(Type.String()),
   verified: Nullable(Type.String()),
   logExcerpt: Nullable(Type.String()),
+  /** Each step of the device's last job: succeeded, failed or skipped, with its exit code. */
+  steps: Nullable(
+    Type.Object({
+      preUpdate: StepView,
+      install: Type.Object({ exitCode: Nullable(Type.Integer()) }),
+      healthCheck: StepView,
+      rollback: StepView,
+      rebootRequired: Type.Boolean(),
+    }),
+  ),
   packages: Type.Array(Type.Object({}, { additionalProperties: true })),
   updatedAt: Type.String(),
 });

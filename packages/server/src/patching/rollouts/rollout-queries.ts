@@ -1,3 +1,4 @@
+import type { PatchJobResult } from "@patchpilot/protocol";
 import { sql } from "kysely";
 import type { Database, OrganizationTransaction } from "../../db/database.js";
 import { AppError } from "../../http/errors.js";
@@ -219,6 +220,7 @@ export async function listRolloutDevices(
         health: r.health,
         verified: r.verified,
         logExcerpt: r.log_excerpt,
+        steps: stepsOf(r.result as PatchJobResult | null),
         packages: ((r.result as { packages?: Record<string, unknown>[] } | null)?.packages ?? []).slice(
           0,
           200,
@@ -231,4 +233,18 @@ export async function listRolloutDevices(
           : null,
     };
   });
+}
+
+const step = (s: { status: string; exitCode: number | null }) => ({ status: s.status, exitCode: s.exitCode });
+
+/** What each step of the device's last job did, without the logs (the excerpt carries those). */
+function stepsOf(result: PatchJobResult | null) {
+  if (!result?.preUpdate) return null;
+  return {
+    preUpdate: step(result.preUpdate),
+    install: { exitCode: result.install.exitCode },
+    healthCheck: step(result.healthCheck),
+    rollback: step(result.rollback),
+    rebootRequired: result.rebootRequired,
+  };
 }

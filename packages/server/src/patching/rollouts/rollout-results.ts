@@ -1,6 +1,7 @@
 import type { JobResultReport, PatchJobResult } from "@patchpilot/protocol";
 import { sql } from "kysely";
 import type { OrganizationTransaction } from "../../db/database.js";
+import { verifyRolloutResults } from "./rollout-verify.js";
 
 /** Minutes before retry n+1 of a device: 5, 10, 20 … up to 6 hours. */
 export function retryDelayMinutes(attempt: number): number {
@@ -68,7 +69,7 @@ export async function applyPatchResult(
            verified = ${problem === null ? "pending" : null},
            next_attempt_at = ${retry ? new Date(now.getTime() + retryDelayMinutes(target.attempts) * 60_000) : null},
            job_id = ${retry ? null : job.id},
-           log_excerpt = ${(report.logExcerpt ?? report.patch?.install.log ?? "").slice(-4096) || null},
+           log_excerpt = ${excerpt(report).slice(-4096) || null},
            result = ${report.patch ? JSON.stringify(report.patch) : null}::jsonb,
            updated_at = ${now}
      WHERE rollout_id = ${target.rollout_id} AND device_id = ${job.deviceId}`.execute(tx.db);
@@ -84,5 +85,30 @@ export async function applyPatchResult(
       packages: (report.patch?.packages ?? []).slice(0, 50),
     },
   });
+  // The agent sends the inventory it read after the job ahead of the result: when the server
+  // already holds an inventory newer than the job's delivery, it proves (or refutes) the result now.
+  if (problem === null && (await inventorySince(tx, job))) await verifyRolloutResults(tx, job.deviceId);
   return target.rollout_id;
+}
+
+async function inventorySince(tx: OrganizationTransaction, job: { id: string; deviceId: string }) {
+  const fresh = await sql<{ fresh: boolean }>`
+    SELECT i.updated_at >= coalesce(j.delivered_at, j.created_at) AS fresh
+      FROM device_inventories i, device_jobs j
+     WHERE i.device_id = ${job.deviceId} AND j.id = ${job.id}`.execute(tx.db);
+  return fresh.rows[0]?.fresh === true;
+}
+
+/** The log of the step that decided the outcome: a failed pre-update step or health check, else the install. */
+function excerpt(report: JobResultReport): string {
+  const patch = report.patch;
+  if (report.logExcerpt) return report.logExcerpt;
+  if (!patch) return "";
+  if (patch.preUpdate.status === "failed") return patch.preUpdate.log;
+  if (patch.healthCheck.status === "failed") {
+    return [patch.healthCheck.log, patch.rollback.status === "skipped" ? "" : patch.rollback.log]
+      .filter(Boolean)
+      .join("\n");
+  }
+  return patch.install.log;
 }
