@@ -74,6 +74,11 @@ export const PatchJobPayload = Type.Object(
     /** On a failed install or health check: restore the previous versions (where the manager can). */
     rollbackOnFailure: Type.Boolean(),
     reboot: Type.Enum(REBOOT_POLICIES),
+    /**
+     * How many times in a row the device may put off a reboot the policy calls for (its
+     * `defer-reboot` hook says now is a bad time); the next one after that is not put off.
+     */
+    maxRebootDeferrals: Type.Optional(Type.Integer({ minimum: 0, maximum: 50 })),
   },
   { additionalProperties: false },
 );
@@ -120,6 +125,8 @@ export const PatchJobResult = Type.Object(
     packages: Type.Array(PackageOutcome, { maxItems: 5000 }),
     rebootRequired: Type.Boolean(),
     rebooting: Type.Boolean(),
+    /** Set when the reboot was put off: the deferrals in a row so far, this one included. */
+    rebootDeferrals: Type.Optional(Type.Integer({ minimum: 1, maximum: 50 })),
   },
   { additionalProperties: false },
 );

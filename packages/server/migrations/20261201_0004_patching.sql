@@ -62,6 +62,7 @@ CREATE TABLE rollouts (
   health_check jsonb,
   rollback_on_failure boolean NOT NULL DEFAULT true,
   reboot text NOT NULL DEFAULT 'if_required' CHECK (reboot IN ('never', 'if_required', 'always')),
+  max_reboot_deferrals integer NOT NULL DEFAULT 3 CHECK (max_reboot_deferrals BETWEEN 0 AND 50),
   window_id uuid REFERENCES maintenance_windows (id) ON DELETE SET NULL,
   max_attempts integer NOT NULL DEFAULT 3 CHECK (max_attempts BETWEEN 1 AND 10),
   device_timeout_hours integer NOT NULL DEFAULT 24 CHECK (device_timeout_hours BETWEEN 1 AND 720),

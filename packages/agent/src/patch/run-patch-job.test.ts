@@ -1,5 +1,9 @@
+import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { logExcerpt, redactCredentials } from "./log-excerpt.js";
+import { fileRebootDeferrals } from "./reboot.js";
 import { runPatchJob } from "./run-patch-job.js";
 import {
   type InstallStep,
@@ -286,6 +290,68 @@ describe("runPatchJob's reboots", () => {
     const { report, log } = await run(installs(), { reboot: "always" }, failing);
     expect(report.result.rebooting).toBe(false);
     expect(log).toHaveBeenCalledWith("warn", expect.stringContaining("shutdown: not permitted"));
+  });
+
+  it("puts a reboot off while the defer-reboot hook asks, at most maxRebootDeferrals times in a row", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "patchpilot-defer-"));
+    try {
+      const hooksDir = join(dir, "hooks");
+      const stateDir = join(dir, "state");
+      await mkdir(hooksDir, { mode: 0o755 });
+      await mkdir(stateDir, { mode: 0o700 });
+      await writeFile(join(hooksDir, "defer-reboot"), "#!/bin/sh\necho 'alice is logged in on tty1'\n");
+      await chmod(join(hooksDir, "defer-reboot"), 0o755);
+      const deferrals = fileRebootDeferrals(stateDir);
+      const job = async () => {
+        const reboot = vi.fn(async () => {});
+        const report = await runPatchJob(payload({ reboot: "always", maxRebootDeferrals: 2 }), {
+          root: "/",
+          hooksDir,
+          log: () => {},
+          executor: installs(),
+          reboot,
+          rebootDeferrals: deferrals,
+        });
+        return { report, rebooted: reboot.mock.calls.length };
+      };
+      const first = await job();
+      expect([first.rebooted, first.report.result.rebootDeferrals, first.report.result.rebooting]).toEqual([
+        0,
+        1,
+        false,
+      ]);
+      const second = await job();
+      expect([second.rebooted, second.report.result.rebootDeferrals]).toEqual([0, 2]);
+      // The cap is reached: the third reboot goes ahead, whatever the hook says, and the count starts again.
+      const third = await job();
+      expect([third.rebooted, third.report.result.rebootDeferrals, third.report.result.rebooting]).toEqual([
+        1,
+        undefined,
+        true,
+      ]);
+      expect(await deferrals.count()).toBe(0);
+      // A hook that says "not now" by failing does not put it off.
+      await writeFile(join(hooksDir, "defer-reboot"), "#!/bin/sh\nexit 1\n");
+      expect((await job()).rebooted).toBe(1);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("never puts a reboot off without a cap, or without the hook", async () => {
+    const reboot = vi.fn(async () => {});
+    const deferrals = { count: vi.fn(async () => 0), set: vi.fn(async () => {}) };
+    const report = await runPatchJob(payload({ reboot: "always", maxRebootDeferrals: 3 }), {
+      root: "/",
+      hooksDir: "/nonexistent",
+      log: () => {},
+      executor: installs(),
+      reboot,
+      rebootDeferrals: deferrals,
+    });
+    expect(reboot).toHaveBeenCalledTimes(1);
+    expect(report.result.rebootDeferrals).toBeUndefined();
+    expect(deferrals.set).toHaveBeenCalledWith(0);
   });
 });
 

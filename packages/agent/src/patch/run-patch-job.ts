@@ -14,7 +14,7 @@ import {
   rollbackCandidates,
   skippedAll,
 } from "./package-results.js";
-import { type Rebooter, shouldReboot, systemRebooter } from "./reboot.js";
+import { deferReboot, type RebootDeferrals, type Rebooter, shouldReboot, systemRebooter } from "./reboot.js";
 import {
   type InstallStep,
   type PatchExecutor,
@@ -38,6 +38,8 @@ export interface PatchJobContext {
   serviceChecker?: ServiceChecker;
   /** Reboots the machine; defaults to the system's shutdown command (never for another root). */
   reboot?: Rebooter;
+  /** Reboots put off in a row; without it no reboot is put off. */
+  rebootDeferrals?: RebootDeferrals;
 }
 
 export interface PatchJobReport {
@@ -174,19 +176,31 @@ class PatchRun {
     }
 
     result.rebootRequired = install.rebootRequired === true || (await executor.rebootRequired());
-    if (toInstall.length > 0 && shouldReboot(job.reboot, result.rebootRequired)) {
-      try {
-        await (this.context.reboot ?? systemRebooter(this.runner, this.context.root))();
-        result.rebooting = true;
-      } catch (error) {
-        this.context.log("warn", `patch job: reboot not started: ${errorMessage(error)}`);
-      }
-    }
+    if (toInstall.length > 0 && shouldReboot(job.reboot, result.rebootRequired)) await this.reboot();
     const problems = [
       !install.ok ? `${executor.manager} exited with ${install.exitCode ?? "no exit code"}` : "",
       healthFailed ? "the health check failed" : "",
     ].filter(Boolean);
     return this.finish(problems.join("; "));
+  }
+
+  /** Reboots per policy, unless the device puts it off (within the job's cap on deferrals). */
+  async reboot(): Promise<void> {
+    const { result, context } = this;
+    const max = this.job.maxRebootDeferrals ?? 0;
+    const deferral = await deferReboot(max, context.rebootDeferrals, this.hooks("defer-reboot"));
+    if ("deferred" in deferral) {
+      result.rebootDeferrals = deferral.deferred;
+      context.log("info", `patch job: reboot put off (${deferral.deferred} of at most ${max} in a row)`);
+      return;
+    }
+    try {
+      await (context.reboot ?? systemRebooter(this.runner, context.root))();
+      result.rebooting = true;
+      await context.rebootDeferrals?.set(0);
+    } catch (error) {
+      context.log("warn", `patch job: reboot not started: ${errorMessage(error)}`);
+    }
   }
 
   async rollBack(why: string): Promise<void> {
@@ -223,7 +237,15 @@ class PatchRun {
     const parts = [`${result.packageManager}: ${countResults(result.packages)}`];
     if (problem) parts.push(problem);
     if (result.rollback.status !== "skipped") parts.push(`rollback ${result.rollback.status}`);
-    if (result.rebootRequired) parts.push(result.rebooting ? "rebooting" : "reboot required");
+    if (result.rebootRequired) {
+      parts.push(
+        result.rebooting
+          ? "rebooting"
+          : result.rebootDeferrals
+            ? `reboot put off (${result.rebootDeferrals} in a row)`
+            : "reboot required",
+      );
+    }
     return { outcome: failed ? "failed" : "succeeded", summary: parts.join("; ").slice(0, 1000), result };
   }
 }

@@ -113,6 +113,7 @@ export function validatePatchPayload(payload: unknown): PatchJobPayload {
       "healthCheck",
       "rollbackOnFailure",
       "reboot",
+      "maxRebootDeferrals",
     ],
     "the payload",
   );
@@ -163,5 +164,15 @@ export function validatePatchPayload(payload: unknown): PatchJobPayload {
     healthCheck,
     rollbackOnFailure: payload.rollbackOnFailure,
     reboot: oneOf(payload.reboot, REBOOT_POLICIES, "reboot"),
+    ...(payload.maxRebootDeferrals === undefined
+      ? {}
+      : { maxRebootDeferrals: deferralCap(payload.maxRebootDeferrals) }),
   };
+}
+
+function deferralCap(value: unknown): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 50) {
+    throw new PatchJobRefused("maxRebootDeferrals must be a whole number from 0 to 50");
+  }
+  return value;
 }

@@ -10,6 +10,7 @@ import {
 import { collectFacts } from "../collectors/index.js";
 import type { Log } from "../log.js";
 import { DEFAULT_HOOKS_DIR } from "../patch/hooks.js";
+import { fileRebootDeferrals } from "../patch/reboot.js";
 import type { AgentState, Credentials } from "../state/agent-state.js";
 import { ReportQueue } from "../state/report-queue.js";
 import { AgentClient, ApiError, UnreachableError } from "../transport/client.js";
@@ -175,7 +176,11 @@ class RunningAgent {
       inventory: this.inventory,
       log: this.log,
       acknowledgedInventory: () => this.state.acknowledgedInventory(),
-      patch: { root: this.options.root ?? "/", hooksDir: this.options.hooksDir ?? DEFAULT_HOOKS_DIR },
+      patch: {
+        root: this.options.root ?? "/",
+        hooksDir: this.options.hooksDir ?? DEFAULT_HOOKS_DIR,
+        rebootDeferrals: fileRebootDeferrals(this.state.dir),
+      },
     };
     for (const job of jobs) await runJob(job, context);
   }

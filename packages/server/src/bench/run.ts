@@ -18,12 +18,13 @@ import {
   renderSection,
   sectionTargets,
 } from "./performance-doc.js";
+import { rolloutsSuite } from "./rollouts/suite.js";
 import type { BenchContext, Suite, SuiteReport } from "./suite.js";
 import { versionsSuite } from "./versions/suite.js";
 import { vulnsSuite } from "./vulns/suite.js";
 
 /** Every suite, in the order they run and appear in docs/performance.md. */
-const SUITES: readonly Suite[] = [foundationSuite, versionsSuite, agentsSuite, vulnsSuite];
+const SUITES: readonly Suite[] = [foundationSuite, versionsSuite, agentsSuite, vulnsSuite, rolloutsSuite];
 const DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 const DOCS = fileURLToPath(new URL("../../../../docs/", import.meta.url));
 

@@ -515,6 +515,7 @@ export interface RolloutsTable {
   health_check: unknown | null;
   rollback_on_failure: Generated<boolean>;
   reboot: Generated<string>;
+  max_reboot_deferrals: Generated<number>;
   window_id: string | null;
   max_attempts: Generated<number>;
   device_timeout_hours: Generated<number>;

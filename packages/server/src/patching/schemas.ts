@@ -48,6 +48,7 @@ export const RolloutInput = Type.Object(
     healthCheck: Type.Optional(Nullable(HealthCheck)),
     rollbackOnFailure: Type.Optional(Type.Boolean()),
     reboot: Type.Optional(Type.Enum(REBOOT_POLICIES)),
+    maxRebootDeferrals: Type.Optional(Type.Integer({ minimum: 0, maximum: 50 })),
     windowId: Type.Optional(Nullable(Uuid)),
     maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
     deviceTimeoutHours: Type.Optional(Type.Integer({ minimum: 1, maximum: 720 })),

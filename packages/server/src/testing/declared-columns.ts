@@ -378,6 +378,7 @@ export const DECLARED_COLUMNS: { [T in keyof DB]: Columns<DB[T]> } = {
     health_check: true,
     rollback_on_failure: true,
     reboot: true,
+    max_reboot_deferrals: true,
     window_id: true,
     max_attempts: true,
     device_timeout_hours: true,

@@ -14,7 +14,7 @@ import { toIdSet } from "../../devices/package-sets.js";
 import { createOrganization, createUser } from "../../organizations/create-organization.js";
 import type { SimulatedDevice } from "./simulator.js";
 
-const BENCH_CONTEXT = {
+export const BENCH_CONTEXT = {
   actor: { type: "system", id: null },
   requestId: null,
   ip: null,

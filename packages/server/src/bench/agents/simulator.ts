@@ -37,6 +37,8 @@ export interface SimulatorJob {
   once?: boolean;
   /** Builds, in the simulator, requests each sent once (bodies too large to send over IPC). */
   generate?: InventoryRequestPlan;
+  /** Requests each sent once, as given (small bodies, e.g. job results). */
+  requests?: SimulatedRequest[];
   connections: number;
   durationSeconds: number;
   /** Requests per second across all connections; 0 = as fast as answers come. */
@@ -235,7 +237,7 @@ function percentile(sorted: Float64Array, p: number): number {
 export async function simulate(job: SimulatorJob): Promise<SimulatorResult> {
   const stats = new Stats();
   let next = 0;
-  const list = job.generate ? await buildInventoryRequests(job.generate) : null;
+  const list = job.generate ? await buildInventoryRequests(job.generate) : (job.requests ?? null);
   // A generated list is sent once; check-ins go round the fleet until the time is up.
   const pick = list
     ? () => list[next++] ?? null

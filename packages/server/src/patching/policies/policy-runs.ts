@@ -123,6 +123,7 @@ export async function runDuePolicies(
           healthCheck: policy.healthCheck,
           rollbackOnFailure: policy.rollbackOnFailure,
           reboot: policy.reboot,
+          maxRebootDeferrals: policy.maxRebootDeferrals,
           windowId: policy.windowId,
           deviceTimeoutHours: Math.max(1, Math.ceil(durationHours + policy.catchUpHours)),
         };

@@ -81,6 +81,7 @@ export async function insertRollout(
       pre_update: input.preUpdate ? JSON.stringify(input.preUpdate) : null,
       health_check: input.healthCheck ? JSON.stringify(input.healthCheck) : null,
       rollback_on_failure: input.rollbackOnFailure ?? true,
+      max_reboot_deferrals: input.maxRebootDeferrals ?? 3,
       reboot: input.reboot ?? "if_required",
       window_id: input.windowId ?? null,
       max_attempts: input.maxAttempts ?? 3,

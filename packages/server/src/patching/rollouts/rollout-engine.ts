@@ -19,6 +19,7 @@ export interface RolloutRow {
   pre_update: unknown;
   health_check: unknown;
   rollback_on_failure: boolean;
+  max_reboot_deferrals: number;
   reboot: string;
   window_id: string | null;
   max_attempts: number;
@@ -60,6 +61,7 @@ export function patchPayload(rollout: RolloutRow, ring: RingRow): PatchJobPayloa
     healthCheck: (rollout.health_check ?? null) as PatchJobPayload["healthCheck"],
     rollbackOnFailure: rollout.rollback_on_failure,
     reboot: rollout.reboot as PatchJobPayload["reboot"],
+    maxRebootDeferrals: rollout.max_reboot_deferrals,
   };
 }
 
@@ -130,6 +132,7 @@ export async function stepRollout(
         "pre_update",
         "health_check",
         "rollback_on_failure",
+        "max_reboot_deferrals",
         "reboot",
         "window_id",
         "max_attempts",
