@@ -16,7 +16,7 @@ let invitationsUrl: string;
 let orgUrl: string;
 
 beforeAll(async () => {
-  t = await startTestApp();
+  t = await startTestApp({ backgroundWork: false });
   org = await createTestOrg(t.db, "Validation Org");
   invitationsUrl = `/api/v1/orgs/${org.organizationId}/invitations`;
   orgUrl = `/api/v1/orgs/${org.organizationId}`;

@@ -60,8 +60,11 @@ export function registerVulnsJobs(
   jobs.schedule({ kind: HOURLY_JOB, everyMs: HOUR_MS });
   jobs.register(DAILY_STATS_JOB, async () => {
     const day = previousDay(new Date());
+    // An organisation made after the day ended has no figures for it.
     const organizations = await sql<{ id: string }>`
-      SELECT id FROM organizations WHERE id <> ${PLATFORM_ORGANIZATION_ID}`.execute(db.systemReader);
+      SELECT id FROM organizations
+       WHERE id <> ${PLATFORM_ORGANIZATION_ID}
+         AND created_at < (${day}::date + 1)::timestamp AT TIME ZONE 'UTC'`.execute(db.systemReader);
     for (const { id } of organizations.rows) await recordDailyStats(db, id, day);
   });
   jobs.schedule({ kind: DAILY_STATS_JOB, everyMs: 24 * HOUR_MS });
