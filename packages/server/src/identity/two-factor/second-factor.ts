@@ -1,5 +1,5 @@
 import type { SystemTransaction } from "../../db/database.js";
-import type { SecretBox } from "../../secrets/secret-box.js";
+import { type SecretBox, SecretBoxError } from "../../secrets/secret-box.js";
 import { hashRecoveryCode, looksLikeRecoveryCode, matchTotp } from "./totp.js";
 
 export type SecondFactorMethod = "totp" | "recovery_code";
@@ -41,7 +41,14 @@ export async function consumeSecondFactor(
       .where("confirmed_at", "is not", null)
       .executeTakeFirst();
     if (!row) return null;
-    const secret = secrets.open(row.secret_sealed, totpSecretContext(userId));
+    let secret: string;
+    try {
+      secret = secrets.open(row.secret_sealed, totpSecretContext(userId));
+    } catch (error) {
+      // A key sealed under another server key (a restore without its key): only recovery codes work.
+      if (error instanceof SecretBoxError) return null;
+      throw error;
+    }
     const step = await matchTotp(secret, trimmed, Date.now() / 1000, row.last_used_step);
     if (step === null) return null;
     const updated = await tx.db

@@ -263,6 +263,29 @@ describe.skipIf(!hasOathtool)("two-factor sign-in", () => {
     expect(status.json().recoveryCodesLeft).toBe(9);
   });
 
+  it("falls back to recovery codes when the key no longer opens (a restore without the server key)", async () => {
+    const org = await createTestOrg(t.db);
+    const person = await addTestMember(t.db, org.organizationId, "operator");
+    const { secret, recoveryCodes } = await enrol(person, -30);
+    await t.db.owner.query("UPDATE user_totp SET secret_sealed = $1 WHERE user_id = $2", [
+      `v1:${Buffer.alloc(48, 7).toString("base64url")}`,
+      person.userId,
+    ]);
+    const ip = nextIp();
+    const totp = await post(
+      "/api/v1/auth/second-factor",
+      { challenge: await challenge(person.email, ip), code: oathtool(secret) },
+      ip,
+    );
+    expect(totp.statusCode).toBe(401);
+    const recovery = await post(
+      "/api/v1/auth/second-factor",
+      { challenge: await challenge(person.email, ip), code: recoveryCodes[0] },
+      ip,
+    );
+    expect(recovery.statusCode).toBe(200);
+  });
+
   it("counts wrong codes towards the account's sign-in lockout", async () => {
     const org = await createTestOrg(t.db);
     const person = await addTestMember(t.db, org.organizationId, "operator");
