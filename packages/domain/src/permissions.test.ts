@@ -4,6 +4,7 @@ import {
   type Action,
   can,
   mayChangeRole,
+  mayGrantRole,
   mayInvite,
   mayRemoveMember,
   permissionsOf,
@@ -64,5 +65,20 @@ describe("permission matrix", () => {
     expect(mayInvite("admin", "owner")).toBe(false);
     expect(mayInvite("admin", "auditor")).toBe(true);
     expect(mayInvite("auditor", "auditor")).toBe(false);
+  });
+
+  it("lets a role hand an API token only its own role or a lower one", () => {
+    expect(mayGrantRole("owner", "owner")).toBe(true);
+    expect(mayGrantRole("admin", "owner")).toBe(false);
+    expect(mayGrantRole("admin", "admin")).toBe(true);
+    expect(mayGrantRole("operator", "admin")).toBe(false);
+    expect(mayGrantRole("operator", "auditor")).toBe(true);
+    expect(mayGrantRole("auditor", "operator")).toBe(false);
+  });
+
+  it("keeps MSP technicians from making API tokens or managing the MSP relation in a client", () => {
+    expect(can("msp_tenant_admin", "devices.update")).toBe(true);
+    expect(can("msp_tenant_admin", "api_tokens.manage")).toBe(false);
+    expect(can("msp_tenant_admin", "msp.manage")).toBe(false);
   });
 });

@@ -26,6 +26,13 @@ export const ACTIONS = {
   "patch_policies.manage": "write",
   "rollouts.manage": "write",
   "rollouts.approve": "write",
+  "api_tokens.read": "read",
+  "api_tokens.manage": "write",
+  "msp.read": "read",
+  "msp.manage": "write",
+  // Data-subject rights: an export discloses a person's data, so it is treated as a change.
+  "users.export_personal_data": "write",
+  "users.erase": "write",
 } as const satisfies Record<string, "read" | "write">;
 
 export type Action = keyof typeof ACTIONS;
@@ -51,7 +58,9 @@ const OPERATOR_WRITES: readonly Action[] = [
 export const PERMISSION_MATRIX: Readonly<Record<Role, ReadonlySet<Action>>> = Object.freeze({
   owner: new Set(ALL_ACTIONS),
   admin: new Set(ALL_ACTIONS),
-  msp_tenant_admin: new Set(ALL_ACTIONS),
+  // An MSP's technicians run a client like its Admins, but do not make credentials that would
+  // outlive their assignment (API tokens) nor manage the MSP relation itself.
+  msp_tenant_admin: new Set(ALL_ACTIONS.filter((a) => a !== "api_tokens.manage" && a !== "msp.manage")),
   operator: new Set<Action>([...READ_ACTIONS, ...OPERATOR_WRITES]),
   auditor: new Set<Action>(READ_ACTIONS),
 });
@@ -86,6 +95,20 @@ export function mayChangeRole(actor: Role, from: Role, to: Role): boolean {
 export function mayRemoveMember(actor: Role, target: Role): boolean {
   if (target === "owner") return actor === "owner";
   return can(actor, "users.remove");
+}
+
+/** How much a role may do, for "no higher than the creator's" (API tokens). */
+const ROLE_RANK: Readonly<Record<Role, number>> = {
+  owner: 4,
+  admin: 3,
+  msp_tenant_admin: 3,
+  operator: 2,
+  auditor: 1,
+};
+
+/** Whether someone holding `actor` may hand out `granted` (to an API token): never a higher role. */
+export function mayGrantRole(actor: Role, granted: Role): boolean {
+  return ROLE_RANK[granted] <= ROLE_RANK[actor];
 }
 
 export function mayInvite(actor: Role, role: Role): boolean {

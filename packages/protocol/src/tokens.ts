@@ -14,6 +14,8 @@ export const TOKEN_PREFIXES = {
   invitation: "ppi",
   setup: "ppsu",
   apiToken: "ppat",
+  /** Between a right password and the second factor of a two-step sign-in. */
+  signInChallenge: "ppsc",
 } as const;
 
 export type TokenKind = keyof typeof TOKEN_PREFIXES;

@@ -6,8 +6,12 @@ import { createDevicesCapability, type DevicesCapability } from "./devices/capab
 import { type App, buildApp } from "./http/app.js";
 import type { RouteDefinition } from "./http/route.js";
 import { accountRoutes } from "./identity/account-routes.js";
+import { apiTokenRoutes } from "./identity/api-tokens/routes.js";
+import { gdprRoutes } from "./identity/gdpr/routes.js";
+import { twoFactorRoutes } from "./identity/two-factor/routes.js";
 import { usersRoutes } from "./identity/users-routes.js";
 import { JobRunner } from "./jobs/job-runner.js";
+import { mspRoutes } from "./msp/routes.js";
 import { opsRoutes } from "./ops/routes.js";
 import { organizationRoutes } from "./organizations/routes.js";
 import { createPatchingCapability, type PatchingCapability } from "./patching/capability.js";
@@ -64,6 +68,10 @@ export async function createApp(deps: ServerDeps, extraRoutes: RouteDefinition[]
     ...devices.routes,
     ...vulns.routes,
     ...patching.routes,
+    ...twoFactorRoutes(deps.db, secrets),
+    ...apiTokenRoutes(deps.db),
+    ...mspRoutes(deps.db),
+    ...gdprRoutes(deps.db),
     ...extraRoutes,
   ];
   app = await buildApp(

@@ -1,4 +1,5 @@
 import type { ColumnType, Generated } from "kysely";
+import type { IdentityDB } from "./schema-identity.js";
 
 /**
  * Row types of the tables in ../../migrations. The SQL is the source of truth; the schema test
@@ -564,7 +565,7 @@ export interface RolloutDevicesTable {
   updated_at: GeneratedTimestamp;
 }
 
-export interface DB {
+export interface DB extends IdentityDB {
   organizations: OrganizationsTable;
   users: UsersTable;
   memberships: MembershipsTable;

@@ -20,6 +20,9 @@ export const GLOBAL_TABLES: Readonly<Record<string, string>> = {
   feed_state: "the health of the public feeds; read-only to tenants",
   knowledge_base_generation: "a counter of knowledge-base changes; read-only to tenants",
   jobs: "the system's own work queue; system role only, payloads name their organisation",
+  user_totp: "a person's second factor (sealed); system role only",
+  user_recovery_codes: "a person's hashed recovery codes; system role only",
+  pending_sign_ins: "a person's half-done sign-in; system role only",
 };
 
 export interface IsolationProblem {

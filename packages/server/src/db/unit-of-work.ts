@@ -22,6 +22,11 @@ export interface AuditContext {
   requestId: string | null;
   ip: string | null;
   userAgent: string | null;
+  /**
+   * What names the actor beyond its id, recorded in every row's details as `actor`: an API
+   * token's name, or the MSP a technician acts for in a client organisation.
+   */
+  actorDetails?: Readonly<Record<string, string>>;
 }
 
 /** The context of work the system does on its own (jobs, matching, housekeeping): no person, no request. */
@@ -85,7 +90,11 @@ export class AuditQueue {
         ip: this.context.ip,
         userAgent: this.context.userAgent,
         requestId: this.context.requestId,
-        details: sanitizeDetails(event.details ?? {}),
+        details: sanitizeDetails(
+          this.context.actorDetails
+            ? { ...event.details, actor: this.context.actorDetails }
+            : (event.details ?? {}),
+        ),
       },
     });
   }

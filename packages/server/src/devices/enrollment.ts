@@ -12,6 +12,7 @@ import type { Database, OrganizationTransaction } from "../db/database.js";
 import type { AuditContext } from "../db/unit-of-work.js";
 import { AppError, type ErrorCode } from "../http/errors.js";
 import { hit, retryAfter } from "../identity/rate-limit.js";
+import { assertDeviceCapacity } from "../organizations/plan-gate.js";
 import { bootTime, factsColumns } from "./device-facts.js";
 import { emitSignal } from "./signals.js";
 
@@ -93,6 +94,7 @@ export async function enroll(
         }
         await takeOver(tx, deviceId, request);
       } else {
+        await assertDeviceCapacity(tx);
         await createDevice(tx, deviceId, locked, request);
       }
       await tx.db
@@ -115,7 +117,10 @@ export async function enroll(
       tx.deviceEvent({ eventType: `device.${verb}`, deviceId, details });
     });
   } catch (error) {
-    if (error instanceof AppError && error.code === "devices.already_enrolled") {
+    if (
+      error instanceof AppError &&
+      (error.code === "devices.already_enrolled" || error.code === "plans.device_limit_reached")
+    ) {
       await recordFailure(
         db,
         client,

@@ -24,6 +24,7 @@ import {
   sampleFacts,
   sampleInventory,
 } from "../testing/devices.js";
+import { identityScenarios } from "../testing/identity-scenarios.js";
 import { createTestPolicy, createTestRollout, createTestWindow } from "../testing/patching.js";
 import { advisory, importTestAdvisories, opensslPackages, seedFindings } from "../testing/vulns.js";
 import { defineRoute, type RouteDefinition } from "./route.js";
@@ -138,6 +139,7 @@ function scenarios(t: TestApp): Scenarios {
     ...deviceScenarios(t, () => orgId, me),
     ...vulnerabilityScenarios(t, () => orgId, me),
     ...patchingScenarios(t, () => orgId, me),
+    ...identityScenarios(t, () => orgId, me),
     "POST /api/v1/orgs/:orgId/planted/rename": async () => ({
       as: me(),
       url: `/api/v1/orgs/${orgId}/planted/rename`,

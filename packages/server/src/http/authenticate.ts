@@ -1,8 +1,10 @@
-import { can } from "@patchpilot/domain";
+import { type Action, can, isAction } from "@patchpilot/domain";
 import type { FastifyRequest } from "fastify";
 import type { Config } from "../config/config.js";
 import type { Database } from "../db/database.js";
+import { authenticateApiToken } from "../identity/api-tokens/api-tokens-service.js";
 import { csrfTokenMatches, findActiveSession, SESSION_COOKIE } from "../identity/sessions.js";
+import { requiresSecondFactor } from "../identity/two-factor/security-settings.js";
 import { bearerToken } from "./bearer.js";
 import { AppError } from "./errors.js";
 import {
@@ -51,6 +53,11 @@ export async function authenticate(
   const orgParam = route.url.includes(":orgId") ? (params.orgId ?? "") : null;
   if (orgParam !== null && !UUID.test(orgParam)) throw new AppError("organization.not_found");
 
+  // Automation calls organisation routes with an API token instead of a session.
+  if (request.headers.authorization !== undefined && orgParam !== null && isAction(route.permission)) {
+    return authenticateWithApiToken(deps.db, request, route, route.permission, orgParam, client);
+  }
+
   // A public page or asset never acts as anyone, so it costs no session lookup.
   const needsSession = route.permission !== "public" || changing;
   const found = token && needsSession ? await findActiveSession(deps.db, token, orgParam) : null;
@@ -66,6 +73,10 @@ export async function authenticate(
   const ctx: RequestContext = {
     ...client,
     actor: session ? { type: "user", id: session.user.id } : { type: "anonymous", id: null },
+    // An MSP technician's rows in a client name the MSP they act for.
+    ...(session?.msp && orgParam !== null
+      ? { actorDetails: { type: "msp_technician", msp: session.msp.id, mspName: session.msp.name } }
+      : {}),
     user: session?.user ?? null,
     session: session ? { id: session.id, tokenHash: session.tokenHash } : null,
     organizationId: orgParam !== null && session?.role ? orgParam : null,
@@ -74,9 +85,52 @@ export async function authenticate(
   };
   if (route.permission === "public" || route.permission === "authenticated") return ctx;
 
-  // Not a member looks exactly like no such organisation.
+  // Not a member looks exactly like no such organisation. MSP staff naming a client they are not
+  // assigned to are recorded in their MSP's chain.
+  if (orgParam !== null && session && !session.role && session.mspHome) {
+    await recordMspRefusal(deps.db, ctx, session.mspHome, orgParam, route);
+  }
   if (orgParam === null || !session?.role) throw new AppError("organization.not_found");
+  // An organisation that requires a second factor shows nothing to a member without one; the
+  // person's own account routes (to turn it on) are not organisation routes, so stay open.
+  if (!session.secondFactor && requiresSecondFactor(session.twoFactorRequired, session.role)) {
+    request.ctx = ctx;
+    throw new AppError("two_factor.required_by_organization");
+  }
   if (!can(session.role, route.permission)) {
+    request.ctx = ctx;
+    throw new AppError("auth.forbidden");
+  }
+  return ctx;
+}
+
+/** An API token acts with its own role in its own organisation; it needs no CSRF token (no cookie). */
+async function authenticateWithApiToken(
+  db: Database,
+  request: FastifyRequest,
+  route: RouteDefinition,
+  action: Action,
+  organizationId: string,
+  client: ClientInfo,
+): Promise<RequestContext> {
+  const caller = await authenticateApiToken(
+    db,
+    bearerToken(request.headers.authorization),
+    organizationId,
+    { method: route.method, route: route.url },
+    client,
+  );
+  const ctx: RequestContext = {
+    ...client,
+    actor: { type: "api_token", id: caller.tokenId },
+    actorDetails: { type: "api_token", name: caller.name },
+    user: null,
+    session: null,
+    organizationId,
+    role: caller.role,
+    device: null,
+  };
+  if (!can(caller.role, action)) {
     request.ctx = ctx;
     throw new AppError("auth.forbidden");
   }
@@ -113,6 +167,24 @@ async function authenticateAgent(
     organizationId: device.organizationId,
     device,
   };
+}
+
+async function recordMspRefusal(
+  db: Database,
+  ctx: RequestContext,
+  mspId: string,
+  organizationId: string,
+  route: RouteDefinition,
+): Promise<void> {
+  await db.system(ctx, async (tx) => {
+    tx.audit(mspId, {
+      action: "msp.tenant_refused",
+      target: { type: "organization", id: organizationId },
+      result: "failure",
+      errorCode: "organization.not_found",
+      details: { method: route.method, route: route.url },
+    });
+  });
 }
 
 function headerValue(request: FastifyRequest, name: string): string | undefined {

@@ -1,4 +1,5 @@
 import { DEVICE_ERRORS } from "../devices/errors.js";
+import { IDENTITY_ERRORS } from "../identity/identity-errors.js";
 import { PATCHING_ERRORS } from "../patching/errors.js";
 import { VULN_ERRORS } from "../vulns/errors.js";
 
@@ -57,6 +58,10 @@ const CORE_ERRORS = {
     status: 402,
     message: "This organisation's plan does not include this feature.",
   },
+  "plans.device_limit_reached": {
+    status: 402,
+    message: "This organisation's plan allows no more devices.",
+  },
   "service.unavailable": { status: 503, message: "PatchPilot is not ready to serve requests." },
   internal: {
     status: 500,
@@ -65,7 +70,13 @@ const CORE_ERRORS = {
 } as const satisfies Record<string, { status: number; message: string }>;
 
 /** Each capability keeps its own errors beside its code; this is the one place they meet. */
-export const ERRORS = { ...CORE_ERRORS, ...DEVICE_ERRORS, ...VULN_ERRORS, ...PATCHING_ERRORS } as const;
+export const ERRORS = {
+  ...CORE_ERRORS,
+  ...DEVICE_ERRORS,
+  ...VULN_ERRORS,
+  ...PATCHING_ERRORS,
+  ...IDENTITY_ERRORS,
+} as const;
 
 export type ErrorCode = keyof typeof ERRORS;
 

@@ -22,10 +22,16 @@ const Membership = Type.Object({
   role: Type.String(),
   permissions: Type.Array(Type.String()),
 });
-const Me = Type.Object({
+export const Me = Type.Object({
   user: User,
   organizations: Type.Array(Membership),
   csrfToken: Type.String({ description: "Send as X-CSRF-Token on every state-changing request." }),
+});
+/** The answer to a right password on an account with a second factor: send the code next. */
+export const SecondFactorRequired = Type.Object({
+  secondFactorRequired: Type.Literal(true),
+  challenge: Type.String({ description: "Send with the code to POST /api/v1/auth/second-factor." }),
+  expiresAt: Type.String(),
 });
 const Session = Type.Object({
   id: Type.String(),
@@ -47,11 +53,18 @@ export function accountRoutes(db: Database): RouteDefinition[] {
       permission: "public",
       schema: {
         body: Type.Object({ email: SignInEmail, password: Password }, { additionalProperties: false }),
-        response: { 200: Me },
+        response: { 200: Type.Union([Me, SecondFactorRequired]) },
       },
       example: { email: "ada@example.com", password: "correct horse battery staple" },
       async handler({ body, ctx, reply }) {
         const signedIn = await signIn(db, body, ctx);
+        if (signedIn.kind === "second_factor") {
+          return {
+            secondFactorRequired: true,
+            challenge: signedIn.challenge,
+            expiresAt: signedIn.expiresAt.toISOString(),
+          };
+        }
         setSessionCookie(reply, signedIn.token);
         return { ...(await describePerson(db, signedIn.userId)), csrfToken: csrfTokenFor(signedIn.token) };
       },

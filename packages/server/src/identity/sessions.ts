@@ -1,7 +1,9 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { isRole, type Role } from "@patchpilot/domain";
 import { generateToken, hashToken, isWellFormedToken } from "@patchpilot/protocol";
+import type { ExpressionBuilder } from "kysely";
 import type { Database, SystemTransaction } from "../db/database.js";
+import type { DB } from "../db/schema.js";
 
 // The __Host- prefix makes browsers insist on Secure, Path=/ and no Domain, so no other host can set it.
 export const SESSION_COOKIE = "__Host-pp_session";
@@ -16,6 +18,17 @@ export interface ActiveSession {
   user: { id: string; email: string; name: string };
   /** The caller's role in the organisation asked about, or null when not a member. */
   role: Role | null;
+  /** Whether the person has a confirmed second factor. */
+  secondFactor: boolean;
+  /** Who the organisation asked about requires to have a second factor. */
+  twoFactorRequired: "off" | "admins" | "all";
+  /**
+   * Set when the role comes from an MSP assignment rather than a membership: the MSP organisation
+   * the person acts for (still on the MSP plan, still their organisation, still managing this one).
+   */
+  msp: { id: string; name: string } | null;
+  /** An MSP organisation the person belongs to, so that a refused client is recorded there. */
+  mspHome: string | null;
 }
 
 /** Opens a session inside the caller's (audited) transaction; returns the cookie value. */
@@ -71,6 +84,39 @@ export async function findActiveSession(
             .whereRef("m.user_id", "=", "u.id")
             .where("m.organization_id", "=", organizationId)
             .as("role"),
+      eb
+        .exists(
+          eb
+            .selectFrom("user_totp as t")
+            .select("t.user_id")
+            .whereRef("t.user_id", "=", "u.id")
+            .where("t.confirmed_at", "is not", null),
+        )
+        .as("second_factor"),
+      organizationId === null
+        ? eb.val<string | null>(null).as("msp_id")
+        : mspAssignment(eb, organizationId).select("mo.id").as("msp_id"),
+      organizationId === null
+        ? eb.val<string | null>(null).as("msp_name")
+        : mspAssignment(eb, organizationId).select("mo.name").as("msp_name"),
+      organizationId === null
+        ? eb.val<string | null>(null).as("msp_home")
+        : eb
+            .selectFrom("memberships as hm")
+            .innerJoin("organizations as ho", "ho.id", "hm.organization_id")
+            .select("hm.organization_id")
+            .whereRef("hm.user_id", "=", "u.id")
+            .where("ho.plan", "=", "msp")
+            .orderBy("hm.organization_id")
+            .limit(1)
+            .as("msp_home"),
+      organizationId === null
+        ? eb.val<string | null>(null).as("two_factor_required")
+        : eb
+            .selectFrom("organization_security_settings as oss")
+            .select("oss.two_factor_required")
+            .where("oss.organization_id", "=", organizationId)
+            .as("two_factor_required"),
     ])
     .where("s.token_hash", "=", tokenHash)
     .where("s.revoked_at", "is", null)
@@ -79,8 +125,41 @@ export async function findActiveSession(
   if (!row || row.idle_expires_at.getTime() <= now || row.absolute_expires_at.getTime() <= now) return null;
   if (now - row.last_seen_at.getTime() > TOUCH_INTERVAL_MS)
     await touchSession(db, row.id, row.absolute_expires_at);
-  const role = row.role !== null && isRole(row.role) ? row.role : null;
-  return { id: row.id, tokenHash, user: { id: row.user_id, email: row.email, name: row.name }, role };
+  const member = row.role !== null && isRole(row.role) ? row.role : null;
+  const msp = member === null && row.msp_id !== null ? { id: row.msp_id, name: row.msp_name ?? "" } : null;
+  const role: Role | null = member ?? (msp ? "msp_tenant_admin" : null);
+  const required = row.two_factor_required;
+  return {
+    id: row.id,
+    tokenHash,
+    user: { id: row.user_id, email: row.email, name: row.name },
+    role,
+    secondFactor: Boolean(row.second_factor),
+    twoFactorRequired: required === "admins" || required === "all" ? required : "off",
+    msp,
+    mspHome: row.msp_home,
+  };
+}
+
+/**
+ * The MSP a person may act for in `organizationId`: an assignment to it, from an MSP organisation
+ * that still manages it, is still on the MSP plan, and of which the person is still a member.
+ */
+function mspAssignment(eb: ExpressionBuilder<DB & { u: DB["users"] }, "u">, organizationId: string) {
+  return eb
+    .selectFrom("msp_assignments as a")
+    .innerJoin("msp_clients as c", (j) =>
+      j
+        .onRef("c.organization_id", "=", "a.organization_id")
+        .onRef("c.msp_organization_id", "=", "a.msp_organization_id"),
+    )
+    .innerJoin("memberships as mm", (j) =>
+      j.onRef("mm.organization_id", "=", "a.msp_organization_id").onRef("mm.user_id", "=", "a.user_id"),
+    )
+    .innerJoin("organizations as mo", "mo.id", "a.msp_organization_id")
+    .whereRef("a.user_id", "=", "u.id")
+    .where("a.organization_id", "=", organizationId)
+    .where("mo.plan", "=", "msp");
 }
 
 async function touchSession(db: Database, sessionId: string, absoluteExpiry: Date): Promise<void> {

@@ -1,3 +1,4 @@
+import { generateToken, hashToken } from "@patchpilot/protocol";
 import type { Database } from "../db/database.js";
 import type { AuditContext } from "../db/unit-of-work.js";
 import { AppError } from "../http/errors.js";
@@ -7,10 +8,21 @@ import { openSession } from "./sessions.js";
 import { auditForPerson } from "./user-audit.js";
 
 export interface SignedIn {
+  kind: "session";
   token: string;
   sessionId: string;
   userId: string;
 }
+
+/** The password was right and the account has a second factor: the code is asked for next. */
+export interface SecondFactorChallenge {
+  kind: "second_factor";
+  challenge: string;
+  expiresAt: Date;
+}
+
+/** How long the second step of a sign-in may take. */
+export const CHALLENGE_TTL_MS = 5 * 60 * 1000;
 
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
@@ -24,7 +36,7 @@ export async function signIn(
   db: Database,
   input: { email: string; password: string },
   context: AuditContext,
-): Promise<SignedIn> {
+): Promise<SignedIn | SecondFactorChallenge> {
   const email = normalizeEmail(input.email);
   const account = accountKey(email);
   const ip = ipKey(context.ip ?? "unknown");
@@ -50,9 +62,18 @@ export async function signIn(
     await recordFailure(db, context, user?.id ?? null, "auth.invalid_credentials");
     throw new AppError("auth.invalid_credentials");
   }
+  const personContext: AuditContext = { ...context, actor: { type: "user", id: user.id } };
+  const secondFactor = await db.systemReader
+    .selectFrom("user_totp")
+    .select("user_id")
+    .where("user_id", "=", user.id)
+    .where("confirmed_at", "is not", null)
+    .executeTakeFirst();
+  // The account's failure count is cleared only when the whole sign-in succeeds, or a right
+  // password would reset the count of wrong codes.
+  if (secondFactor) return issueChallenge(db, user.id, personContext);
   await clear(db, account);
 
-  const personContext: AuditContext = { ...context, actor: { type: "user", id: user.id } };
   return db.system(personContext, async (tx) => {
     const session = await openSession(tx, user.id, context);
     await tx.db.updateTable("users").set({ last_login_at: new Date() }).where("id", "=", user.id).execute();
@@ -61,8 +82,30 @@ export async function signIn(
       target: { type: "session", id: session.sessionId },
       details: { method: "password" },
     });
-    return { token: session.token, sessionId: session.sessionId, userId: user.id };
+    return { kind: "session" as const, token: session.token, sessionId: session.sessionId, userId: user.id };
   });
+}
+
+async function issueChallenge(
+  db: Database,
+  userId: string,
+  context: AuditContext,
+): Promise<SecondFactorChallenge> {
+  const challenge = generateToken("signInChallenge");
+  const expiresAt = new Date(Date.now() + CHALLENGE_TTL_MS);
+  await db.system(context, async (tx) => {
+    const row = await tx.db
+      .insertInto("pending_sign_ins")
+      .values({ user_id: userId, token_hash: hashToken(challenge), expires_at: expiresAt })
+      .returning("id")
+      .executeTakeFirstOrThrow();
+    await auditForPerson(tx, userId, {
+      action: "auth.second_factor_requested",
+      target: { type: "sign_in", id: row.id },
+      details: { method: "password" },
+    });
+  });
+  return { kind: "second_factor", challenge, expiresAt };
 }
 
 async function recordFailure(

@@ -1,4 +1,5 @@
 import type { DB } from "../db/schema.js";
+import { IDENTITY_DECLARED_COLUMNS } from "../db/schema-identity.js";
 
 type Columns<T> = { [K in keyof T]-?: true };
 
@@ -461,4 +462,5 @@ export const DECLARED_COLUMNS: { [T in keyof DB]: Columns<DB[T]> } = {
     fixed_today: true,
   },
   schema_migrations: { version: true, checksum: true, applied_at: true },
+  ...IDENTITY_DECLARED_COLUMNS,
 };

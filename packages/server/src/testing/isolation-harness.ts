@@ -1,9 +1,8 @@
-import type { AssignableRole } from "@patchpilot/domain";
-import { ASSIGNABLE_ROLES } from "@patchpilot/domain";
+import { ASSIGNABLE_ROLES, isAction } from "@patchpilot/domain";
 import type { Database } from "../db/database.js";
 import type { App } from "../http/app.js";
 import type { RegisteredRoute } from "../http/route.js";
-import { call, freshSession } from "./app.js";
+import { call, freshSession, type TestPerson } from "./app.js";
 import { callAsAgent } from "./devices.js";
 import { type SeededOrg, secretsOf, snapshotDevice, snapshotOrg, type World } from "./world.js";
 
@@ -42,6 +41,11 @@ function identifierFor(param: string, a: SeededOrg): string {
       return a.policyId;
     case "rolloutId":
       return a.rolloutId;
+    case "apiTokenId":
+      return a.apiTokenId;
+    // MSP routes name a client organisation: A itself.
+    case "clientId":
+      return a.organizationId;
     default:
       throw new Error(`the isolation harness has no seeded identifier for :${param}; seed one in world.ts`);
   }
@@ -74,14 +78,18 @@ export async function findCrossTenantLeaks(app: App, db: Database, world: World)
     const name = `${route.method} ${route.url}`;
     const agentRoute = route.permission === "device" || route.permission === "enrollment";
     if (agentRoute) leaks.push(...(await agentLeaks(app, registered, world, secrets, "B")));
-    for (const role of agentRoute ? [] : ASSIGNABLE_ROLES) {
-      const caller: AssignableRole = role;
+    // B's people in every role, and the MSP's cases: B's technician, and MSP staff assigned nowhere.
+    const callers: { label: string; person: TestPerson }[] = agentRoute
+      ? []
+      : [
+          ...ASSIGNABLE_ROLES.map((role) => ({ label: role, person: world.b.members[role] })),
+          { label: "MSP technician of B", person: world.msp.technicianOfB },
+          { label: "MSP staff without an assignment", person: world.msp.unassigned },
+        ];
+    for (const { label: caller, person } of callers) {
       for (const url of urlsFor(registered, world)) {
         // A fresh session each time: routes such as sign-out end the caller's session.
-        const as = {
-          ...world.b.members[caller],
-          ...(await freshSession(db, world.b.members[caller].userId)),
-        };
+        const as = { ...person, ...(await freshSession(db, person.userId)) };
         const response = await call(app, {
           method: route.method,
           url,
@@ -105,6 +113,18 @@ export async function findCrossTenantLeaks(app: App, db: Database, world: World)
           if (found)
             leaks.push({ route: name, caller, url, problem: `answer carries A's ${JSON.stringify(found)}` });
         }
+      }
+    }
+    // B's API token (an Admin's) against A's organisation and ids.
+    if (isAction(route.permission)) {
+      for (const url of urlsFor(registered, world)) {
+        const response = await app.inject({
+          method: route.method,
+          url,
+          headers: { authorization: `Bearer ${world.b.apiToken}` },
+          ...(route.schema.body ? { payload: (route.example ?? {}) as Record<string, unknown> } : {}),
+        });
+        leaks.push(...answerLeaks(name, "B's API token", url, response, secrets));
       }
     }
     if ((await snapshotOrg(db, world.a)) !== before) {
@@ -131,6 +151,23 @@ export async function findCrossTenantLeaks(app: App, db: Database, world: World)
     }
   }
   return leaks;
+}
+
+/** What an answer must not be: a server error, or a success carrying A's data. */
+function answerLeaks(
+  route: string,
+  caller: string,
+  url: string,
+  response: { statusCode: number; body: string },
+  secrets: string[],
+): Leak[] {
+  if (response.statusCode >= 500)
+    return [{ route, caller, url, problem: `answered ${response.statusCode}: ${response.body}` }];
+  if (response.statusCode < 300) {
+    const found = secrets.find((s) => response.body.includes(s));
+    if (found) return [{ route, caller, url, problem: `answer carries A's ${JSON.stringify(found)}` }];
+  }
+  return [];
 }
 
 /**

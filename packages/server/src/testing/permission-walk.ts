@@ -4,6 +4,7 @@ import type { App } from "../http/app.js";
 import { addTestMember, call, freshSession } from "./app.js";
 import { SYSTEM_CONTEXT } from "./database.js";
 import { createTestEnrollmentToken, enrollTestDevice } from "./devices.js";
+import { seedIdentity } from "./identity-world.js";
 import { createTestPolicy, createTestRollout, createTestWindow } from "./patching.js";
 import type { SeededOrg } from "./world.js";
 
@@ -68,6 +69,12 @@ async function ownIdentifier(db: Database, param: string, org: SeededOrg): Promi
       return createTestPolicy(db, org.organizationId);
     case "rolloutId":
       return createTestRollout(db, org.organizationId, org.groupId);
+    // A fresh one, as a permitted revocation leaves it revoked.
+    case "apiTokenId":
+      return (await seedIdentity(db, org.organizationId, `walk ${crypto.randomUUID()}`)).apiTokenId;
+    // The organisation is no MSP, so any client id is refused after the permission check.
+    case "clientId":
+      return org.organizationId;
     default:
       throw new Error(`the permission walk has no identifier for :${param}; add it in permission-walk.ts`);
   }

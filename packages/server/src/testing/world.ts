@@ -10,6 +10,7 @@ import { recordDailyStats } from "../vulns/findings/daily-stats.js";
 import { addTestMember, createTestOrg, type TestOrg, type TestPerson, testConfig } from "./app.js";
 import { SYSTEM_CONTEXT } from "./database.js";
 import { createTestEnrollmentToken, enrollTestDevice, sampleInventory, type TestDevice } from "./devices.js";
+import { type SeededMsp, seedIdentity, seedMsp } from "./identity-world.js";
 import { createTestPolicy, createTestRollout, createTestWindow } from "./patching.js";
 import { advisory, importTestAdvisories, opensslPackages } from "./vulns.js";
 
@@ -41,12 +42,18 @@ export interface SeededOrg extends TestOrg {
   windowId: string;
   policyId: string;
   rolloutId: string;
+  /** An Admin API token (id, name, secret) and the organisation's security settings. */
+  apiTokenId: string;
+  apiTokenName: string;
+  apiToken: string;
 }
 
 /** Two organisations, A and B, seeded alike: the cross-tenant tests call B's people against A's ids. */
 export interface World {
   a: SeededOrg;
   b: SeededOrg;
+  /** An MSP managing both, with a technician assigned to each and a member assigned to none. */
+  msp: SeededMsp;
 }
 
 async function seedOrg(db: Database, name: string): Promise<SeededOrg> {
@@ -87,6 +94,7 @@ async function seedOrg(db: Database, name: string): Promise<SeededOrg> {
     windowId: await createTestWindow(db, org.organizationId, `${name} window`),
     policyId: await createTestPolicy(db, org.organizationId, `${name} policy`),
     rolloutId: await createTestRollout(db, org.organizationId, devices.groupId, `${name} rollout`),
+    ...(await seedIdentity(db, org.organizationId, name)),
   };
 }
 
@@ -188,7 +196,9 @@ export async function seedWorld(db: Database): Promise<World> {
   await importTestAdvisories(db, [
     advisory(WORLD_VULNERABILITY, [{ fixed: "3.0.11-1~deb12u2" }], { aliases: ["DSA-4242-1"] }),
   ]);
-  const world = { a: await seedOrg(db, "Alpha Tenant"), b: await seedOrg(db, "Bravo Tenant") };
+  const a = await seedOrg(db, "Alpha Tenant");
+  const b = await seedOrg(db, "Bravo Tenant");
+  const world = { a, b, msp: await seedMsp(db, { a: a.organizationId, b: b.organizationId }) };
   for (const org of [world.a, world.b]) await queueUnmatchedChange(db, org);
   return world;
 }
@@ -225,6 +235,8 @@ export function secretsOf(org: SeededOrg): string[] {
     org.findingId,
     org.suppressionId,
     org.suppressionReason,
+    org.apiTokenId,
+    org.apiTokenName,
     ...[org.device, org.otherDevice].flatMap((d) => [d.deviceId, d.hostname, d.hardwareId]),
     ...Object.values(org.members).flatMap((m) => [m.userId, m.email]),
   ];

@@ -13,8 +13,10 @@ export function WRITTEN_POLICY(role: AssignableRole, action: Action): boolean {
   if (role === "operator") {
     // Enrolment tokens let a machine join the organisation: an Owner's or Admin's decision.
     if (action === "rollouts.approve") return false;
-    return !["users.", "organization.", "enrollment_tokens.", "patch_policies."].some((prefix) =>
-      action.startsWith(prefix),
+    // API tokens act without a person, and MSP staff reach client organisations: both are an
+    // Owner's or Admin's decision.
+    return !["users.", "organization.", "enrollment_tokens.", "patch_policies.", "api_tokens.", "msp."].some(
+      (prefix) => action.startsWith(prefix),
     );
   }
   return true;
