@@ -27,7 +27,7 @@ export function DeviceDetailPage() {
   });
   const findings = useQuery({
     queryKey: ["org", orgId, "findings", { deviceId }],
-    queryFn: () => api<Page<Finding>>("GET", `/api/v1/orgs/${orgId}/findings${qs({ deviceId, limit: 100 })}`),
+    queryFn: () => api<Page<Finding>>("GET", `/api/v1/orgs/${orgId}/findings${qs({ deviceId, status: "all", limit: 100 })}`),
     enabled: can("vulnerabilities.read"),
   });
   const inventory = useQuery({
