@@ -1,23 +1,26 @@
+import { lazy, Suspense } from "react";
 import { Navigate, Route, Routes } from "react-router-dom";
 import { Loading } from "./components/ui";
 import { Shell } from "./Shell";
-import { AccountPage } from "./pages/AccountPage";
-import { AcceptInvitationPage } from "./pages/AcceptInvitationPage";
-import { AuditPage } from "./pages/AuditPage";
 import { DashboardPage } from "./pages/DashboardPage";
-import { DeviceDetailPage } from "./pages/DeviceDetailPage";
-import { DevicesPage } from "./pages/DevicesPage";
-import { EnrollmentPage } from "./pages/EnrollmentPage";
-import { PoliciesPage } from "./pages/PoliciesPage";
-import { RolloutDetailPage } from "./pages/RolloutDetailPage";
-import { RolloutsPage } from "./pages/RolloutsPage";
-import { SettingsPage } from "./pages/SettingsPage";
-import { SetupPage } from "./pages/SetupPage";
 import { SignInPage } from "./pages/SignInPage";
-import { TeamPage } from "./pages/TeamPage";
-import { VulnerabilitiesPage } from "./pages/VulnerabilitiesPage";
-import { VulnerabilityDetailPage } from "./pages/VulnerabilityDetailPage";
 import { useMe } from "./session";
+
+// The dashboard and sign-in come with the first script; every other page loads when first opened.
+const AccountPage = lazy(() => import("./pages/AccountPage").then((m) => ({ default: m.AccountPage })));
+const AcceptInvitationPage = lazy(() => import("./pages/AcceptInvitationPage").then((m) => ({ default: m.AcceptInvitationPage })));
+const AuditPage = lazy(() => import("./pages/AuditPage").then((m) => ({ default: m.AuditPage })));
+const DeviceDetailPage = lazy(() => import("./pages/DeviceDetailPage").then((m) => ({ default: m.DeviceDetailPage })));
+const DevicesPage = lazy(() => import("./pages/DevicesPage").then((m) => ({ default: m.DevicesPage })));
+const EnrollmentPage = lazy(() => import("./pages/EnrollmentPage").then((m) => ({ default: m.EnrollmentPage })));
+const PoliciesPage = lazy(() => import("./pages/PoliciesPage").then((m) => ({ default: m.PoliciesPage })));
+const RolloutDetailPage = lazy(() => import("./pages/RolloutDetailPage").then((m) => ({ default: m.RolloutDetailPage })));
+const RolloutsPage = lazy(() => import("./pages/RolloutsPage").then((m) => ({ default: m.RolloutsPage })));
+const SettingsPage = lazy(() => import("./pages/SettingsPage").then((m) => ({ default: m.SettingsPage })));
+const SetupPage = lazy(() => import("./pages/SetupPage").then((m) => ({ default: m.SetupPage })));
+const TeamPage = lazy(() => import("./pages/TeamPage").then((m) => ({ default: m.TeamPage })));
+const VulnerabilitiesPage = lazy(() => import("./pages/VulnerabilitiesPage").then((m) => ({ default: m.VulnerabilitiesPage })));
+const VulnerabilityDetailPage = lazy(() => import("./pages/VulnerabilityDetailPage").then((m) => ({ default: m.VulnerabilityDetailPage })));
 
 function Home() {
   const me = useMe();
@@ -30,7 +33,8 @@ function Home() {
 
 export function App() {
   return (
-    <Routes>
+    <Suspense fallback={<Loading what="the page" />}>
+      <Routes>
       <Route path="/" element={<Home />} />
       <Route path="/setup" element={<SetupPage />} />
       <Route path="/invitations/accept" element={<AcceptInvitationPage />} />
@@ -53,7 +57,8 @@ export function App() {
         </Route>
       </Route>
       <Route path="*" element={<NotFound />} />
-    </Routes>
+      </Routes>
+    </Suspense>
   );
 }
 

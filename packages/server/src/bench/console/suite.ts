@@ -2,6 +2,7 @@
  * The console suite: how long the dashboard takes to appear in chromium for an organisation of
  * 10,000 devices, over loopback HTTPS from the real server, on PGlite and on PostgreSQL.
  */
+import { cpus, loadavg } from "node:os";
 import { markdownTable, textTable } from "../common/format.js";
 import type { BenchContext, Suite, SuiteReport, TargetVerdict } from "../suite.js";
 import { type DashboardRun, DEVICES, LOADS, measureDashboard } from "./dashboard-load.js";
@@ -61,6 +62,12 @@ async function run(context: BenchContext): Promise<SuiteReport> {
       met,
     };
   });
+  // The browser, the server and its database share the machine: its load is part of the figure.
+  notes.push(
+    `Machine: ${cpus().length} CPUs, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" / ")} (1 / 5 / 15 min) at the end of the run.`,
+  );
   const markdown = [
     `## ${TITLE}`,
     "",
