@@ -15,8 +15,8 @@ const TYPES: Record<string, string> = {
 export interface ConsoleAsset {
   type: string;
   body: Buffer;
-  /** The same bytes gzipped once at load: the console's script is most of a first page load. */
-  gzipped: Buffer;
+  /** The same bytes gzipped, once, on first request: the console's script is most of a first page load. */
+  readonly gzipped: Buffer;
 }
 
 export interface ConsoleFiles {
@@ -42,7 +42,15 @@ export async function loadConsoleFiles(dir = CONSOLE_DIST): Promise<ConsoleFiles
     const type = TYPES[name.split(".").pop() ?? ""];
     if (!type || !(await stat(`${dir}assets/${name}`)).isFile()) continue;
     const body = await readFile(`${dir}assets/${name}`);
-    assets.set(name, { type, body, gzipped: gzipSync(body) });
+    let gzipped: Buffer | null = null;
+    assets.set(name, {
+      type,
+      body,
+      get gzipped() {
+        gzipped ??= gzipSync(body);
+        return gzipped;
+      },
+    });
   }
   const escapeHtml = (text: string) => text.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
   return {

@@ -24,8 +24,26 @@ const PAGES: { url: string; title: string; summary: string }[] = [
     summary: "Accepting an invitation",
   },
   { url: "/account", title: "My account · PatchPilot", summary: "The console: my sessions and password" },
-  { url: "/orgs/*", title: "PatchPilot", summary: "The console's organisation pages (client-side routes)" },
+  // Named parameters rather than a wildcard, so the OpenAPI document can name these addresses too.
+  { url: "/orgs/:org", title: "PatchPilot", summary: "The console: an organisation (client-side route)" },
+  {
+    url: "/orgs/:org/:section",
+    title: "PatchPilot",
+    summary: "The console: an organisation's page (client-side route)",
+  },
+  {
+    url: "/orgs/:org/:section/:item",
+    title: "PatchPilot",
+    summary: "The console: one item of an organisation's page (client-side route)",
+  },
 ];
+
+// The page never reads these on the server: the browser's router does.
+const Segment = Type.String({ minLength: 1, maxLength: 200 });
+const PageParams = Type.Object(
+  { org: Type.Optional(Segment), section: Type.Optional(Segment), item: Type.Optional(Segment) },
+  { additionalProperties: false },
+);
 
 function page(files: ConsoleFiles, p: (typeof PAGES)[number]): RouteDefinition {
   return defineRoute({
@@ -36,7 +54,10 @@ function page(files: ConsoleFiles, p: (typeof PAGES)[number]): RouteDefinition {
     permission: "public",
     contentType: "text/html; charset=utf-8",
     isolationExempt: PAGE_EXEMPT,
-    schema: { response: { 200: Type.String() } },
+    schema: {
+      ...(p.url.includes(":") ? { params: PageParams } : {}),
+      response: { 200: Type.String() },
+    },
     async handler({ reply }) {
       reply.header("cache-control", "no-cache");
       return files.page(p.title);
