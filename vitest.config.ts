@@ -12,6 +12,8 @@ export default defineConfig({
   },
   test: {
     include: ["packages/*/src/**/*.test.ts"],
+    // The server serves the built console; build it first when it is missing or stale.
+    globalSetup: ["./scripts/build-console.mjs"],
     pool: "forks",
     testTimeout: 60_000,
     hookTimeout: 120_000,

@@ -1,6 +1,8 @@
 import type { ServerOptions } from "node:https";
 import { auditRoutes } from "./audit/routes.js";
 import type { Config } from "./config/config.js";
+import { loadConsoleFiles } from "./console/console-files.js";
+import { consoleRoutes } from "./console/routes.js";
 import type { Database } from "./db/database.js";
 import { createDevicesCapability, type DevicesCapability } from "./devices/capability.js";
 import { type App, buildApp } from "./http/app.js";
@@ -72,6 +74,7 @@ export async function createApp(deps: ServerDeps, extraRoutes: RouteDefinition[]
     ...apiTokenRoutes(deps.db),
     ...mspRoutes(deps.db),
     ...gdprRoutes(deps.db),
+    ...consoleRoutes(deps.db, deps.config, await loadConsoleFiles()),
     ...extraRoutes,
   ];
   app = await buildApp(

@@ -1,5 +1,3 @@
-import { readFile } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
 import Type from "typebox";
 import type { Config } from "../config/config.js";
 import type { Database } from "../db/database.js";
@@ -8,29 +6,7 @@ import { AppError } from "../http/errors.js";
 import { defineRoute, type RouteDefinition } from "../http/route.js";
 import { securityTxt } from "./security-txt.js";
 
-const CONSOLE_DIR = fileURLToPath(new URL("../../../console/public/", import.meta.url));
-const ASSET = /^[a-z0-9-]+\.(js|css)$/;
-const ASSET_TYPES: Record<string, string> = {
-  js: "text/javascript; charset=utf-8",
-  css: "text/css; charset=utf-8",
-};
-
 const Status = Type.Object({ status: Type.String() });
-const PAGE_EXEMPT = "a static console file, the same for everyone";
-
-function page(url: string, file: string, summary: string): RouteDefinition {
-  return defineRoute({
-    method: "GET",
-    url,
-    summary,
-    tags: ["console"],
-    permission: "public",
-    contentType: "text/html; charset=utf-8",
-    isolationExempt: PAGE_EXEMPT,
-    schema: { response: { 200: Type.String() } },
-    handler: () => readFile(`${CONSOLE_DIR}${file}`, "utf8"),
-  });
-}
 
 export function opsRoutes(db: Database, config: Config, openapi: () => unknown): RouteDefinition[] {
   // The migration files this build ships do not change while it runs.
@@ -90,29 +66,6 @@ export function opsRoutes(db: Database, config: Config, openapi: () => unknown):
       isolationExempt: "describes the API, holds no data",
       schema: { response: { 200: Type.Object({}, { additionalProperties: true }) } },
       handler: async () => openapi(),
-    }),
-    page("/", "index.html", "The console's sign-in page"),
-    page("/setup", "setup.html", "The first-run setup page"),
-    page("/invitations/accept", "accept.html", "The invitation acceptance page"),
-    defineRoute({
-      method: "GET",
-      url: "/assets/:file",
-      summary: "The console's scripts and styles",
-      tags: ["console"],
-      permission: "public",
-      isolationExempt: PAGE_EXEMPT,
-      schema: {
-        params: Type.Object({ file: Type.String({ maxLength: 100 }) }, { additionalProperties: false }),
-        response: { 200: Type.String() },
-      },
-      async handler({ params, reply }) {
-        const match = ASSET.exec(params.file);
-        if (!match?.[1]) throw new AppError("route.not_found");
-        const body = await readFile(`${CONSOLE_DIR}assets/${params.file}`, "utf8").catch(() => null);
-        if (body === null) throw new AppError("route.not_found");
-        reply.type(ASSET_TYPES[match[1]] ?? "application/octet-stream");
-        return body;
-      },
     }),
   ];
 }
