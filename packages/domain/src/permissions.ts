@@ -26,6 +26,8 @@ export const ACTIONS = {
   "patch_policies.manage": "write",
   "rollouts.manage": "write",
   "rollouts.approve": "write",
+  /** Audit retention (Owners only, checked beside the matrix), checkpoints on demand, SIEM forwarding. */
+  "compliance.manage": "write",
 } as const satisfies Record<string, "read" | "write">;
 
 export type Action = keyof typeof ACTIONS;
@@ -86,6 +88,11 @@ export function mayChangeRole(actor: Role, from: Role, to: Role): boolean {
 export function mayRemoveMember(actor: Role, target: Role): boolean {
   if (target === "owner") return actor === "owner";
   return can(actor, "users.remove");
+}
+
+/** How long audit history is kept is an Owner's decision: it decides what an auditor can still see. */
+export function mayChangeRetention(actor: Role): boolean {
+  return actor === "owner";
 }
 
 export function mayInvite(actor: Role, role: Role): boolean {

@@ -1,5 +1,6 @@
 import type { ServerOptions } from "node:https";
 import { auditRoutes } from "./audit/routes.js";
+import { type ComplianceCapability, createComplianceCapability } from "./compliance/capability.js";
 import type { Config } from "./config/config.js";
 import type { Database } from "./db/database.js";
 import { createDevicesCapability, type DevicesCapability } from "./devices/capability.js";
@@ -30,6 +31,7 @@ declare module "fastify" {
     readonly patching: PatchingCapability;
     readonly jobs: JobRunner;
     readonly secrets: SecretBox;
+    readonly compliance: ComplianceCapability;
   }
 }
 
@@ -55,6 +57,7 @@ export async function createApp(deps: ServerDeps, extraRoutes: RouteDefinition[]
     error: logError,
   });
   const patching = createPatchingCapability(deps.db, devices, jobs, logError);
+  const compliance = createComplianceCapability(deps.db, jobs, secrets);
   const routes: RouteDefinition[] = [
     ...opsRoutes(deps.db, deps.config, () => app?.swagger()),
     ...accountRoutes(deps.db),
@@ -64,6 +67,7 @@ export async function createApp(deps: ServerDeps, extraRoutes: RouteDefinition[]
     ...devices.routes,
     ...vulns.routes,
     ...patching.routes,
+    ...compliance.routes,
     ...extraRoutes,
   ];
   app = await buildApp(
@@ -79,6 +83,7 @@ export async function createApp(deps: ServerDeps, extraRoutes: RouteDefinition[]
   app.decorate("patching", patching);
   app.decorate("jobs", jobs);
   app.decorate("secrets", secrets);
+  app.decorate("compliance", compliance);
   app.addHook("onReady", async () => {
     if (!deps.config.backgroundWork) return;
     devices.start();

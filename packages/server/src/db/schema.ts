@@ -14,6 +14,8 @@ export interface OrganizationsTable {
   plan: Generated<string>;
   created_at: GeneratedTimestamp;
   updated_at: GeneratedTimestamp;
+  /** Enterprise and MSP only: the organisation's own audit retention in days. */
+  audit_retention_days: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface UsersTable {
@@ -563,6 +565,33 @@ export interface RolloutDevicesTable {
   updated_at: GeneratedTimestamp;
 }
 
+export interface AuditChainAnchorsTable {
+  organization_id: string;
+  chain: "audit" | "device";
+  seq: number;
+  hash: Buffer;
+  purged_at: GeneratedTimestamp;
+}
+
+export interface EvidenceKeysTable {
+  id: string;
+  public_key: Buffer;
+  sealed_private_key: string;
+  created_at: GeneratedTimestamp;
+}
+
+export interface AuditCheckpointsTable {
+  id: Generated<string>;
+  organization_id: Generated<string>;
+  chain: "audit" | "device";
+  seq: number;
+  head_hash: Buffer;
+  signed_at: Timestamp;
+  key_id: string;
+  statement: string;
+  signature: Buffer;
+}
+
 export interface DB {
   organizations: OrganizationsTable;
   users: UsersTable;
@@ -607,4 +636,7 @@ export interface DB {
   vulnerability_settings: VulnerabilitySettingsTable;
   finding_daily_stats: FindingDailyStatsTable;
   schema_migrations: SchemaMigrationsTable;
+  audit_chain_anchors: AuditChainAnchorsTable;
+  evidence_keys: EvidenceKeysTable;
+  audit_checkpoints: AuditCheckpointsTable;
 }

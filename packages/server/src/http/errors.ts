@@ -1,3 +1,4 @@
+import { COMPLIANCE_ERRORS } from "../compliance/errors.js";
 import { DEVICE_ERRORS } from "../devices/errors.js";
 import { PATCHING_ERRORS } from "../patching/errors.js";
 import { VULN_ERRORS } from "../vulns/errors.js";
@@ -65,7 +66,13 @@ const CORE_ERRORS = {
 } as const satisfies Record<string, { status: number; message: string }>;
 
 /** Each capability keeps its own errors beside its code; this is the one place they meet. */
-export const ERRORS = { ...CORE_ERRORS, ...DEVICE_ERRORS, ...VULN_ERRORS, ...PATCHING_ERRORS } as const;
+export const ERRORS = {
+  ...CORE_ERRORS,
+  ...DEVICE_ERRORS,
+  ...VULN_ERRORS,
+  ...PATCHING_ERRORS,
+  ...COMPLIANCE_ERRORS,
+} as const;
 
 export type ErrorCode = keyof typeof ERRORS;
 

@@ -1,0 +1,100 @@
+import Type from "typebox";
+import type { Database } from "../db/database.js";
+import { defineRoute, type RouteDefinition, scopeOf } from "../http/route.js";
+import { OrgParams } from "../http/schemas.js";
+import { listCheckpoints, signCheckpoints } from "./checkpoints/checkpoints.js";
+import type { EvidenceKeyStore } from "./evidence/evidence-key.js";
+import { getRetention, setRetention } from "./retention/retention-settings.js";
+
+const Nullable = <T extends import("typebox").TSchema>(t: T) => Type.Union([t, Type.Null()]);
+const Retention = Type.Object({
+  plan: Type.String(),
+  planDays: Nullable(Type.Integer()),
+  customDays: Nullable(Type.Integer()),
+  effectiveDays: Type.Integer(),
+});
+const Checkpoint = Type.Object({
+  id: Type.String(),
+  chain: Type.String(),
+  seq: Type.Integer(),
+  headHash: Type.String(),
+  signedAt: Type.String(),
+  keyId: Type.String(),
+  statement: Type.String({ description: "RFC 8785 JSON; the signed bytes" }),
+  signature: Type.String({ description: "Ed25519 over the statement, base64" }),
+});
+
+export function complianceRoutes(db: Database, keys: EvidenceKeyStore): RouteDefinition[] {
+  return [
+    defineRoute({
+      method: "GET",
+      url: "/api/v1/evidence/public-key",
+      summary: "The server's Ed25519 evidence key, which signs checkpoints and evidence packs",
+      tags: ["compliance"],
+      permission: "authenticated",
+      isolationExempt: "the installation's one public key; it shows nothing of any organisation",
+      schema: {
+        response: {
+          200: Type.Object({
+            keyId: Type.String(),
+            algorithm: Type.Literal("Ed25519"),
+            publicKeyPem: Type.String(),
+          }),
+        },
+      },
+      handler: async () => {
+        const key = await keys.current();
+        return { keyId: key.id, algorithm: "Ed25519" as const, publicKeyPem: key.publicKeyPem };
+      },
+    }),
+    defineRoute({
+      method: "GET",
+      url: "/api/v1/orgs/:orgId/audit-retention",
+      summary: "How long the organisation's audit and device events are kept",
+      tags: ["compliance"],
+      permission: "audit.read",
+      schema: { params: OrgParams, response: { 200: Retention } },
+      handler: ({ ctx }) => getRetention(db, ctx),
+    }),
+    defineRoute({
+      method: "PUT",
+      url: "/api/v1/orgs/:orgId/audit-retention",
+      summary: "Set an Enterprise or MSP organisation's own audit retention (Owners only; null: the default)",
+      tags: ["compliance"],
+      permission: "compliance.manage",
+      schema: {
+        params: OrgParams,
+        body: Type.Object(
+          { days: Nullable(Type.Integer({ minimum: 30, maximum: 36500 })) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Retention },
+      },
+      example: { days: 2555 },
+      handler: ({ ctx, body }) => setRetention(db, ctx, body.days),
+    }),
+    defineRoute({
+      method: "POST",
+      url: "/api/v1/orgs/:orgId/audit-checkpoints",
+      summary: "Sign the current heads of the organisation's audit chains now",
+      tags: ["compliance"],
+      permission: "compliance.manage",
+      successStatus: 201,
+      schema: { params: OrgParams, response: { 201: Type.Object({ checkpoints: Type.Array(Checkpoint) }) } },
+      handler: async ({ ctx }) => ({
+        checkpoints: await signCheckpoints(db, scopeOf(ctx).organizationId, ctx, await keys.current()),
+      }),
+    }),
+    defineRoute({
+      method: "GET",
+      url: "/api/v1/orgs/:orgId/audit-checkpoints",
+      summary: "The organisation's signed chain checkpoints, oldest first",
+      tags: ["compliance"],
+      permission: "audit.read",
+      schema: { params: OrgParams, response: { 200: Type.Object({ checkpoints: Type.Array(Checkpoint) }) } },
+      handler: async ({ ctx }) => ({
+        checkpoints: await db.withOrganization(scopeOf(ctx).organizationId, ctx, (tx) => listCheckpoints(tx)),
+      }),
+    }),
+  ];
+}
