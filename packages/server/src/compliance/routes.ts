@@ -1,9 +1,12 @@
+import { EVIDENCE_QUERIES, FRAMEWORKS } from "@patchpilot/domain";
 import Type from "typebox";
 import type { Database } from "../db/database.js";
+import { attachment } from "../http/csv.js";
 import { defineRoute, type RouteDefinition, scopeOf } from "../http/route.js";
-import { OrgParams } from "../http/schemas.js";
+import { OrgParams, Timestamp } from "../http/schemas.js";
 import { listCheckpoints, signCheckpoints } from "./checkpoints/checkpoints.js";
 import type { EvidenceKeyStore } from "./evidence/evidence-key.js";
+import { generateEvidencePack } from "./evidence/evidence-pack.js";
 import { getRetention, setRetention } from "./retention/retention-settings.js";
 
 const Nullable = <T extends import("typebox").TSchema>(t: T) => Type.Union([t, Type.Null()]);
@@ -95,6 +98,67 @@ export function complianceRoutes(db: Database, keys: EvidenceKeyStore): RouteDef
       handler: async ({ ctx }) => ({
         checkpoints: await db.withOrganization(scopeOf(ctx).organizationId, ctx, (tx) => listCheckpoints(tx)),
       }),
+    }),
+    defineRoute({
+      method: "GET",
+      url: "/api/v1/compliance/frameworks",
+      summary: "The frameworks evidence packs are made for, their controls and the evidence each maps to",
+      tags: ["compliance"],
+      permission: "authenticated",
+      isolationExempt: "the product's control catalogue; the same for everyone",
+      schema: {
+        response: {
+          200: Type.Object({
+            frameworks: Type.Array(
+              Type.Object({
+                id: Type.String(),
+                name: Type.String(),
+                controls: Type.Array(
+                  Type.Object({
+                    id: Type.String(),
+                    title: Type.String(),
+                    evidence: Type.Array(Type.String()),
+                  }),
+                ),
+              }),
+            ),
+            evidence: Type.Record(Type.String(), Type.String()),
+          }),
+        },
+      },
+      handler: async () => ({
+        frameworks: FRAMEWORKS.map((f) => ({
+          id: f.id,
+          name: f.name,
+          controls: f.controls.map((c) => ({ id: c.id, title: c.title, evidence: [...c.evidence] })),
+        })),
+        evidence: { ...EVIDENCE_QUERIES },
+      }),
+    }),
+    defineRoute({
+      method: "GET",
+      url: "/api/v1/orgs/:orgId/evidence-pack",
+      summary: "A signed evidence pack (ZIP) for a framework and period; audited",
+      tags: ["compliance"],
+      permission: "audit.read",
+      contentType: "application/zip",
+      schema: {
+        params: OrgParams,
+        querystring: Type.Object(
+          {
+            framework: Type.String({ minLength: 1, maxLength: 60 }),
+            from: Timestamp,
+            to: Timestamp,
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.String({ description: "ZIP archive" }) },
+      },
+      async handler({ ctx, query, reply }) {
+        const pack = await generateEvidencePack(db, ctx, keys, query);
+        reply.header("content-disposition", attachment(pack.fileName));
+        return pack.zip;
+      },
     }),
   ];
 }
