@@ -88,3 +88,46 @@ SELECT pp_enable_tenant_isolation('audit_checkpoints');
 GRANT SELECT, INSERT ON audit_checkpoints TO patchpilot_app, patchpilot_system;
 CREATE TRIGGER audit_checkpoints_append_only BEFORE UPDATE OR DELETE ON audit_checkpoints
   FOR EACH ROW EXECUTE FUNCTION pp_reject_change();
+
+-- SIEM forwarding: one destination per organisation (Business and up). The CA certificate is
+-- sealed with the server's secret key.
+CREATE TABLE siem_configs (
+  organization_id uuid PRIMARY KEY DEFAULT pp_current_organization() REFERENCES organizations (id),
+  host text NOT NULL CHECK (char_length(host) BETWEEN 1 AND 253),
+  port integer NOT NULL CHECK (port BETWEEN 1 AND 65535),
+  transport text NOT NULL CHECK (transport IN ('udp', 'tcp', 'tls')),
+  facility integer NOT NULL DEFAULT 16 CHECK (facility BETWEEN 0 AND 23),
+  sealed_ca_pem text,
+  enabled boolean NOT NULL DEFAULT true,
+  -- Delivery state: one process delivers an organisation's events at a time, in order.
+  leased_until timestamptz,
+  next_attempt_at timestamptz NOT NULL DEFAULT now(),
+  failures integer NOT NULL DEFAULT 0,
+  last_error text,
+  last_delivered_seq bigint NOT NULL DEFAULT 0,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+SELECT pp_enable_tenant_isolation('siem_configs');
+GRANT SELECT, INSERT, UPDATE, DELETE ON siem_configs TO patchpilot_app, patchpilot_system;
+
+-- The outbox: every audit row of an organisation that forwards is queued in the transaction
+-- that writes it (by this trigger, so no code path can forget), and removed once delivered.
+CREATE TABLE siem_outbox (
+  organization_id uuid NOT NULL DEFAULT pp_current_organization(),
+  seq bigint NOT NULL,
+  queued_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (organization_id, seq)
+);
+SELECT pp_enable_tenant_isolation('siem_outbox');
+GRANT SELECT, INSERT ON siem_outbox TO patchpilot_app;
+GRANT SELECT, INSERT, DELETE ON siem_outbox TO patchpilot_system;
+
+CREATE FUNCTION pp_queue_siem() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO siem_outbox (organization_id, seq)
+    SELECT NEW.organization_id, NEW.seq
+     WHERE EXISTS (SELECT 1 FROM siem_configs c WHERE c.organization_id = NEW.organization_id AND c.enabled);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER audit_events_siem AFTER INSERT ON audit_events
+  FOR EACH ROW EXECUTE FUNCTION pp_queue_siem();

@@ -57,7 +57,9 @@ export async function createApp(deps: ServerDeps, extraRoutes: RouteDefinition[]
     error: logError,
   });
   const patching = createPatchingCapability(deps.db, devices, jobs, logError);
-  const compliance = createComplianceCapability(deps.db, jobs, secrets);
+  const compliance = createComplianceCapability(deps.db, jobs, secrets, {
+    warn: (message, details) => app?.log.warn(details ?? {}, message),
+  });
   const routes: RouteDefinition[] = [
     ...opsRoutes(deps.db, deps.config, () => app?.swagger()),
     ...accountRoutes(deps.db),
@@ -89,10 +91,12 @@ export async function createApp(deps: ServerDeps, extraRoutes: RouteDefinition[]
     devices.start();
     vulns.start();
     patching.start();
+    compliance.start();
     jobs.start();
   });
   app.addHook("preClose", async () => {
     await jobs.stop();
+    await compliance.stop();
     await patching.stop();
     await devices.stop();
     await vulns.stop();

@@ -6,12 +6,16 @@ import { CHECKPOINT_JOB, signAllCheckpoints } from "./checkpoints/checkpoints.js
 import { EvidenceKeyStore } from "./evidence/evidence-key.js";
 import { purgeExpiredAuditRows, RETENTION_JOB } from "./retention/retention.js";
 import { complianceRoutes } from "./routes.js";
+import { SiemForwarder, type SiemLog } from "./siem/siem-forwarder.js";
 
 const DAY_MS = 86_400_000;
 
 export interface ComplianceCapability {
   routes: RouteDefinition[];
   evidenceKeys: EvidenceKeyStore;
+  siem: SiemForwarder;
+  start(): void;
+  stop(): Promise<void>;
 }
 
 /**
@@ -22,8 +26,10 @@ export function createComplianceCapability(
   db: Database,
   jobs: JobRunner,
   secrets: SecretBox,
+  log: SiemLog,
 ): ComplianceCapability {
   const evidenceKeys = new EvidenceKeyStore(db, secrets);
+  const siem = new SiemForwarder(db, secrets, log);
   jobs.register(RETENTION_JOB, async () => {
     await purgeExpiredAuditRows(db);
   });
@@ -32,5 +38,11 @@ export function createComplianceCapability(
   });
   jobs.schedule({ kind: RETENTION_JOB, everyMs: DAY_MS });
   jobs.schedule({ kind: CHECKPOINT_JOB, everyMs: DAY_MS });
-  return { routes: complianceRoutes(db, evidenceKeys), evidenceKeys };
+  return {
+    routes: complianceRoutes(db, evidenceKeys, secrets),
+    evidenceKeys,
+    siem,
+    start: () => siem.start(),
+    stop: () => siem.stop(),
+  };
 }

@@ -4,10 +4,12 @@ import type { Database } from "../db/database.js";
 import { attachment } from "../http/csv.js";
 import { defineRoute, type RouteDefinition, scopeOf } from "../http/route.js";
 import { OrgParams, Timestamp } from "../http/schemas.js";
+import type { SecretBox } from "../secrets/secret-box.js";
 import { listCheckpoints, signCheckpoints } from "./checkpoints/checkpoints.js";
 import type { EvidenceKeyStore } from "./evidence/evidence-key.js";
 import { generateEvidencePack } from "./evidence/evidence-pack.js";
 import { getRetention, setRetention } from "./retention/retention-settings.js";
+import { getSiemSettings, putSiemSettings } from "./siem/siem-settings.js";
 
 const Nullable = <T extends import("typebox").TSchema>(t: T) => Type.Union([t, Type.Null()]);
 const Retention = Type.Object({
@@ -27,7 +29,25 @@ const Checkpoint = Type.Object({
   signature: Type.String({ description: "Ed25519 over the statement, base64" }),
 });
 
-export function complianceRoutes(db: Database, keys: EvidenceKeyStore): RouteDefinition[] {
+const SiemSettings = Type.Object({
+  host: Type.String(),
+  port: Type.Integer(),
+  transport: Type.String(),
+  facility: Type.Integer(),
+  hasCa: Type.Boolean(),
+  enabled: Type.Boolean(),
+  queued: Type.Integer(),
+  failures: Type.Integer(),
+  lastError: Nullable(Type.String()),
+  nextAttemptAt: Type.String(),
+  lastDeliveredSeq: Type.Integer(),
+});
+
+export function complianceRoutes(
+  db: Database,
+  keys: EvidenceKeyStore,
+  secrets: SecretBox,
+): RouteDefinition[] {
   return [
     defineRoute({
       method: "GET",
@@ -159,6 +179,40 @@ export function complianceRoutes(db: Database, keys: EvidenceKeyStore): RouteDef
         reply.header("content-disposition", attachment(pack.fileName));
         return pack.zip;
       },
+    }),
+    defineRoute({
+      method: "GET",
+      url: "/api/v1/orgs/:orgId/siem",
+      summary: "The organisation's SIEM destination and its delivery state",
+      tags: ["compliance"],
+      permission: "audit.read",
+      schema: { params: OrgParams, response: { 200: SiemSettings } },
+      handler: ({ ctx }) => getSiemSettings(db, ctx),
+    }),
+    defineRoute({
+      method: "PUT",
+      url: "/api/v1/orgs/:orgId/siem",
+      summary:
+        "Forward the organisation's audit events to a SIEM over syslog (RFC 5424; Business plan and up)",
+      tags: ["compliance"],
+      permission: "compliance.manage",
+      schema: {
+        params: OrgParams,
+        body: Type.Object(
+          {
+            host: Type.String({ minLength: 1, maxLength: 253, pattern: "^[A-Za-z0-9.:-]+$" }),
+            port: Type.Integer({ minimum: 1, maximum: 65535 }),
+            transport: Type.Union([Type.Literal("udp"), Type.Literal("tcp"), Type.Literal("tls")]),
+            facility: Type.Integer({ minimum: 0, maximum: 23, default: 16 }),
+            caPem: Type.Optional(Nullable(Type.String({ maxLength: 20_000 }))),
+            enabled: Type.Boolean({ default: true }),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: SiemSettings },
+      },
+      example: { host: "siem.example.com", port: 6514, transport: "tls", facility: 16, enabled: true },
+      handler: ({ ctx, body }) => putSiemSettings(db, ctx, secrets, body),
     }),
   ];
 }

@@ -592,6 +592,28 @@ export interface AuditCheckpointsTable {
   signature: Buffer;
 }
 
+export interface SiemConfigsTable {
+  organization_id: Generated<string>;
+  host: string;
+  port: number;
+  transport: "udp" | "tcp" | "tls";
+  facility: Generated<number>;
+  sealed_ca_pem: string | null;
+  enabled: Generated<boolean>;
+  leased_until: Timestamp | null;
+  next_attempt_at: GeneratedTimestamp;
+  failures: Generated<number>;
+  last_error: string | null;
+  last_delivered_seq: Generated<number>;
+  updated_at: GeneratedTimestamp;
+}
+
+export interface SiemOutboxTable {
+  organization_id: Generated<string>;
+  seq: number;
+  queued_at: GeneratedTimestamp;
+}
+
 export interface DB {
   organizations: OrganizationsTable;
   users: UsersTable;
@@ -639,4 +661,6 @@ export interface DB {
   audit_chain_anchors: AuditChainAnchorsTable;
   evidence_keys: EvidenceKeysTable;
   audit_checkpoints: AuditCheckpointsTable;
+  siem_configs: SiemConfigsTable;
+  siem_outbox: SiemOutboxTable;
 }
