@@ -3,14 +3,16 @@ import Type from "typebox";
 import type { Database } from "../db/database.js";
 import { attachment } from "../http/csv.js";
 import { defineRoute, type RouteDefinition, scopeOf } from "../http/route.js";
-import { OrgParams, Timestamp } from "../http/schemas.js";
+import { OrgParams, Timestamp, Uuid } from "../http/schemas.js";
 import type { SecretBox } from "../secrets/secret-box.js";
 import { listCheckpoints, signCheckpoints } from "./checkpoints/checkpoints.js";
 import type { EvidenceKeyStore } from "./evidence/evidence-key.js";
 import { generateEvidencePack } from "./evidence/evidence-pack.js";
+import { exportAuditEventsCsv, exportDeviceEventsCsv } from "./exports/event-export.js";
 import { getRetention, setRetention } from "./retention/retention-settings.js";
 import { getSiemSettings, putSiemSettings } from "./siem/siem-settings.js";
 
+const ShortText = Type.String({ minLength: 1, maxLength: 200 });
 const Nullable = <T extends import("typebox").TSchema>(t: T) => Type.Union([t, Type.Null()]);
 const Retention = Type.Object({
   plan: Type.String(),
@@ -213,6 +215,71 @@ export function complianceRoutes(
       },
       example: { host: "siem.example.com", port: 6514, transport: "tls", facility: 16, enabled: true },
       handler: ({ ctx, body }) => putSiemSettings(db, ctx, secrets, body),
+    }),
+    defineRoute({
+      method: "GET",
+      url: "/api/v1/orgs/:orgId/audit-events.csv",
+      summary:
+        "The audit events matching the filters as CSV, oldest first (spreadsheet formulas neutralised); audited",
+      tags: ["audit"],
+      permission: "audit.read",
+      contentType: "text/csv; charset=utf-8",
+      schema: {
+        params: OrgParams,
+        querystring: Type.Object(
+          {
+            from: Type.Optional(Timestamp),
+            to: Type.Optional(Timestamp),
+            actorId: Type.Optional(ShortText),
+            action: Type.Optional(
+              Type.String({ minLength: 1, maxLength: 100, pattern: "^[a-z_]+(\\.[a-z_*]+)*$" }),
+            ),
+            targetType: Type.Optional(ShortText),
+            targetId: Type.Optional(ShortText),
+            result: Type.Optional(Type.Union([Type.Literal("success"), Type.Literal("failure")])),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.String({ description: "CSV with a header row (RFC 4180)" }) },
+      },
+      async handler({ ctx, query, reply }) {
+        const csv = await exportAuditEventsCsv(db, ctx, query);
+        reply.header(
+          "content-disposition",
+          attachment(`audit-events-${new Date().toISOString().slice(0, 10)}.csv`),
+        );
+        return csv;
+      },
+    }),
+    defineRoute({
+      method: "GET",
+      url: "/api/v1/orgs/:orgId/device-events.csv",
+      summary:
+        "The device events matching the filters as CSV, oldest first (spreadsheet formulas neutralised); audited",
+      tags: ["audit"],
+      permission: "device_events.read",
+      contentType: "text/csv; charset=utf-8",
+      schema: {
+        params: OrgParams,
+        querystring: Type.Object(
+          {
+            from: Type.Optional(Timestamp),
+            to: Type.Optional(Timestamp),
+            deviceId: Type.Optional(Uuid),
+            eventType: Type.Optional(ShortText),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.String({ description: "CSV with a header row (RFC 4180)" }) },
+      },
+      async handler({ ctx, query, reply }) {
+        const csv = await exportDeviceEventsCsv(db, ctx, query);
+        reply.header(
+          "content-disposition",
+          attachment(`device-events-${new Date().toISOString().slice(0, 10)}.csv`),
+        );
+        return csv;
+      },
     }),
   ];
 }
