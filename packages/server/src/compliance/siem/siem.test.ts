@@ -3,10 +3,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort, RsyslogPeer } from "../../bench/common/rsyslog.js";
 import { call, createTestOrg, startTestApp, type TestApp, type TestOrg } from "../../testing/app.js";
 import { SYSTEM_CONTEXT } from "../../testing/database.js";
 import { requirePeer } from "../../testing/peers.js";
-import { freePort, RsyslogPeer } from "../../testing/rsyslog.js";
 import { formatRfc5424, octetCounted } from "./syslog-format.js";
 
 // rsyslogd lives in /usr/sbin, which a normal user's PATH may lack.
