@@ -1,3 +1,4 @@
+export * from "./controls/index.js";
 export * from "./permissions.js";
 export * from "./plans.js";
 export * from "./risk.js";

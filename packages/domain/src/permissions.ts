@@ -33,6 +33,8 @@ export const ACTIONS = {
   // Data-subject rights: an export discloses a person's data, so it is treated as a change.
   "users.export_personal_data": "write",
   "users.erase": "write",
+  /** Audit retention (Owners only, checked beside the matrix), checkpoints on demand, SIEM forwarding. */
+  "compliance.manage": "write",
 } as const satisfies Record<string, "read" | "write">;
 
 export type Action = keyof typeof ACTIONS;
@@ -109,6 +111,11 @@ const ROLE_RANK: Readonly<Record<Role, number>> = {
 /** Whether someone holding `actor` may hand out `granted` (to an API token): never a higher role. */
 export function mayGrantRole(actor: Role, granted: Role): boolean {
   return ROLE_RANK[granted] <= ROLE_RANK[actor];
+}
+
+/** How long audit history is kept is an Owner's decision: it decides what an auditor can still see. */
+export function mayChangeRetention(actor: Role): boolean {
+  return actor === "owner";
 }
 
 export function mayInvite(actor: Role, role: Role): boolean {

@@ -1,5 +1,6 @@
 import type { ServerOptions } from "node:https";
 import { auditRoutes } from "./audit/routes.js";
+import { type ComplianceCapability, createComplianceCapability } from "./compliance/capability.js";
 import type { Config } from "./config/config.js";
 import { loadConsoleFiles } from "./console/console-files.js";
 import { consoleRoutes } from "./console/routes.js";
@@ -36,6 +37,7 @@ declare module "fastify" {
     readonly patching: PatchingCapability;
     readonly jobs: JobRunner;
     readonly secrets: SecretBox;
+    readonly compliance: ComplianceCapability;
   }
 }
 
@@ -61,6 +63,9 @@ export async function createApp(deps: ServerDeps, extraRoutes: RouteDefinition[]
     error: logError,
   });
   const patching = createPatchingCapability(deps.db, devices, jobs, logError);
+  const compliance = createComplianceCapability(deps.db, jobs, secrets, {
+    warn: (message, details) => app?.log.warn(details ?? {}, message),
+  });
   const routes: RouteDefinition[] = [
     ...opsRoutes(deps.db, deps.config, () => app?.swagger()),
     ...accountRoutes(deps.db),
@@ -75,6 +80,7 @@ export async function createApp(deps: ServerDeps, extraRoutes: RouteDefinition[]
     ...mspRoutes(deps.db),
     ...gdprRoutes(deps.db),
     ...consoleRoutes(deps.db, deps.config, await loadConsoleFiles()),
+    ...compliance.routes,
     ...extraRoutes,
   ];
   app = await buildApp(
@@ -90,15 +96,18 @@ export async function createApp(deps: ServerDeps, extraRoutes: RouteDefinition[]
   app.decorate("patching", patching);
   app.decorate("jobs", jobs);
   app.decorate("secrets", secrets);
+  app.decorate("compliance", compliance);
   app.addHook("onReady", async () => {
     if (!deps.config.backgroundWork) return;
     devices.start();
     vulns.start();
     patching.start();
+    compliance.start();
     jobs.start();
   });
   app.addHook("preClose", async () => {
     await jobs.stop();
+    await compliance.stop();
     await patching.stop();
     await devices.stop();
     await vulns.stop();

@@ -8,6 +8,8 @@ export interface ChainReport {
   valid: boolean;
   checkedRows: number;
   headSeq: number;
+  /** Where the chain starts after retention removed older rows (0: it starts at genesis). */
+  anchorSeq: number;
   /** The first row that does not link, and why. */
   firstBroken: { seq: number; reason: string } | null;
 }
@@ -37,15 +39,24 @@ export async function verifyChain(
     valid: true,
     checkedRows: 0,
     headSeq: head?.seq ?? 0,
+    anchorSeq: 0,
     firstBroken: null,
   };
+  // After a retention purge the chain starts at the anchor: the last removed row's seq and hash.
+  const anchor = await db
+    .selectFrom("audit_chain_anchors")
+    .select(["seq", "hash"])
+    .where("organization_id", "=", organizationId)
+    .where("chain", "=", chain)
+    .executeTakeFirst();
+  if (anchor) report.anchorSeq = anchor.seq;
   const broken = (seq: number, reason: string): ChainReport => ({
     ...report,
     valid: false,
     firstBroken: { seq, reason },
   });
-  let prevHash: Buffer = GENESIS_HASH;
-  let expectedSeq = 1;
+  let prevHash: Buffer = anchor ? Buffer.from(anchor.hash) : GENESIS_HASH;
+  let expectedSeq = (anchor?.seq ?? 0) + 1;
   for (;;) {
     const rows = await readBatch(db, organizationId, chain, expectedSeq - 1);
     for (const row of rows) {

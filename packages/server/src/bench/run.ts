@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { agentsSuite } from "./agents/suite.js";
 import { say } from "./common/format.js";
 import { createScratchDatabase, type ScratchDatabase } from "./common/scratch-database.js";
+import { complianceSuite } from "./compliance/suite.js";
 import { consoleSuite } from "./console/suite.js";
 import { foundationSuite } from "./foundation/suite.js";
 import {
@@ -32,6 +33,7 @@ const SUITES: readonly Suite[] = [
   vulnsSuite,
   rolloutsSuite,
   consoleSuite,
+  complianceSuite,
 ];
 const DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 const DOCS = fileURLToPath(new URL("../../../../docs/", import.meta.url));

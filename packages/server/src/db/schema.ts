@@ -15,6 +15,8 @@ export interface OrganizationsTable {
   plan: Generated<string>;
   created_at: GeneratedTimestamp;
   updated_at: GeneratedTimestamp;
+  /** Enterprise and MSP only: the organisation's own audit retention in days. */
+  audit_retention_days: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface UsersTable {
@@ -565,6 +567,55 @@ export interface RolloutDevicesTable {
   updated_at: GeneratedTimestamp;
 }
 
+export interface AuditChainAnchorsTable {
+  organization_id: string;
+  chain: "audit" | "device";
+  seq: number;
+  hash: Buffer;
+  purged_at: GeneratedTimestamp;
+}
+
+export interface EvidenceKeysTable {
+  id: string;
+  public_key: Buffer;
+  sealed_private_key: string;
+  created_at: GeneratedTimestamp;
+}
+
+export interface AuditCheckpointsTable {
+  id: Generated<string>;
+  organization_id: Generated<string>;
+  chain: "audit" | "device";
+  seq: number;
+  head_hash: Buffer;
+  signed_at: Timestamp;
+  key_id: string;
+  statement: string;
+  signature: Buffer;
+}
+
+export interface SiemConfigsTable {
+  organization_id: Generated<string>;
+  host: string;
+  port: number;
+  transport: "udp" | "tcp" | "tls";
+  facility: Generated<number>;
+  sealed_ca_pem: string | null;
+  enabled: Generated<boolean>;
+  leased_until: Timestamp | null;
+  next_attempt_at: GeneratedTimestamp;
+  failures: Generated<number>;
+  last_error: string | null;
+  last_delivered_seq: Generated<number>;
+  updated_at: GeneratedTimestamp;
+}
+
+export interface SiemOutboxTable {
+  organization_id: Generated<string>;
+  seq: number;
+  queued_at: GeneratedTimestamp;
+}
+
 export interface DB extends IdentityDB {
   organizations: OrganizationsTable;
   users: UsersTable;
@@ -609,4 +660,9 @@ export interface DB extends IdentityDB {
   vulnerability_settings: VulnerabilitySettingsTable;
   finding_daily_stats: FindingDailyStatsTable;
   schema_migrations: SchemaMigrationsTable;
+  audit_chain_anchors: AuditChainAnchorsTable;
+  evidence_keys: EvidenceKeysTable;
+  audit_checkpoints: AuditCheckpointsTable;
+  siem_configs: SiemConfigsTable;
+  siem_outbox: SiemOutboxTable;
 }

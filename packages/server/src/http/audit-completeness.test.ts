@@ -140,9 +140,29 @@ function scenarios(t: TestApp): Scenarios {
     ...vulnerabilityScenarios(t, () => orgId, me),
     ...patchingScenarios(t, () => orgId, me),
     ...identityScenarios(t, () => orgId, me),
+    ...complianceScenarios(t, () => orgId, me),
     "POST /api/v1/orgs/:orgId/planted/rename": async () => ({
       as: me(),
       url: `/api/v1/orgs/${orgId}/planted/rename`,
+    }),
+  };
+}
+
+/** Happy paths of the compliance routes (retention is an Enterprise Owner's setting). */
+function complianceScenarios(t: TestApp, orgId: () => string, me: () => TestPerson): Scenarios {
+  return {
+    "PUT /api/v1/orgs/:orgId/audit-retention": async () => {
+      await t.db.owner.query("UPDATE organizations SET plan = 'enterprise' WHERE id = $1", [orgId()]);
+      return { as: me(), url: `/api/v1/orgs/${orgId()}/audit-retention`, body: { days: 400 } };
+    },
+    "PUT /api/v1/orgs/:orgId/siem": async () => ({
+      as: me(),
+      url: `/api/v1/orgs/${orgId()}/siem`,
+      body: { host: "127.0.0.1", port: 6514, transport: "tcp", facility: 16, enabled: false },
+    }),
+    "POST /api/v1/orgs/:orgId/audit-checkpoints": async () => ({
+      as: me(),
+      url: `/api/v1/orgs/${orgId()}/audit-checkpoints`,
     }),
   };
 }

@@ -1,5 +1,6 @@
 import { pipeline, Readable } from "node:stream";
 import { stringify } from "csv-stringify";
+import { stringify as stringifySync } from "csv-stringify/sync";
 
 export type CsvValue = string | number | boolean | Date | null;
 
@@ -15,20 +16,24 @@ export interface CsvColumn<T> {
  * return, or their full-width forms) gets a leading `'` (OWASP "CSV injection"); csv-stringify's
  * `escape_formulas` does that, and leaves negative numbers alone.
  */
-export function csvStream<T>(columns: readonly CsvColumn<T>[], pages: AsyncIterable<readonly T[]>): Readable {
-  const stringifier = stringify({
+function csvOptions<T>(columns: readonly CsvColumn<T>[]) {
+  return {
     header: true,
     columns: columns.map((c, i) => ({ key: String(i), header: c.header })),
     escape_formulas: true,
-    record_delimiter: "windows",
+    record_delimiter: "windows" as const,
     // Quote any value holding a CR or LF (a reason written over several lines), not only CRLF:
     // csv-stringify stops doing so once the delimiter is set, and a bare LF would split the record.
     quote_record_delimiter: true,
     cast: {
-      boolean: (value) => (value ? "true" : "false"),
-      date: (value) => value.toISOString(),
+      boolean: (value: boolean) => (value ? "true" : "false"),
+      date: (value: Date) => value.toISOString(),
     },
-  });
+  };
+}
+
+export function csvStream<T>(columns: readonly CsvColumn<T>[], pages: AsyncIterable<readonly T[]>): Readable {
+  const stringifier = stringify(csvOptions(columns));
   async function* records() {
     for await (const page of pages) {
       for (const row of page) yield columns.map((c) => c.value(row));
@@ -38,6 +43,14 @@ export function csvStream<T>(columns: readonly CsvColumn<T>[], pages: AsyncItera
   // never with a well-formed file that silently lacks rows.
   pipeline(Readable.from(records()), stringifier, () => {});
   return stringifier;
+}
+
+/** The same CSV as a string, for files built in memory (an evidence pack's per-control rows). */
+export function csvText<T>(columns: readonly CsvColumn<T>[], rows: readonly T[]): string {
+  return stringifySync(
+    rows.map((row) => columns.map((c) => c.value(row))),
+    csvOptions(columns),
+  );
 }
 
 /** A value for `content-disposition`: the file name is ours (ASCII), never taken from the request. */

@@ -1,3 +1,4 @@
+import { COMPLIANCE_ERRORS } from "../compliance/errors.js";
 import { DEVICE_ERRORS } from "../devices/errors.js";
 import { IDENTITY_ERRORS } from "../identity/identity-errors.js";
 import { PATCHING_ERRORS } from "../patching/errors.js";
@@ -76,6 +77,7 @@ export const ERRORS = {
   ...VULN_ERRORS,
   ...PATCHING_ERRORS,
   ...IDENTITY_ERRORS,
+  ...COMPLIANCE_ERRORS,
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

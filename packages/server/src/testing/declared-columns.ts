@@ -9,7 +9,14 @@ type Columns<T> = { [K in keyof T]-?: true };
  * database, so the row types and the SQL cannot drift apart.
  */
 export const DECLARED_COLUMNS: { [T in keyof DB]: Columns<DB[T]> } = {
-  organizations: { id: true, name: true, plan: true, created_at: true, updated_at: true },
+  organizations: {
+    id: true,
+    name: true,
+    plan: true,
+    created_at: true,
+    updated_at: true,
+    audit_retention_days: true,
+  },
   users: {
     id: true,
     email: true,
@@ -463,4 +470,33 @@ export const DECLARED_COLUMNS: { [T in keyof DB]: Columns<DB[T]> } = {
   },
   schema_migrations: { version: true, checksum: true, applied_at: true },
   ...IDENTITY_DECLARED_COLUMNS,
+  audit_chain_anchors: { organization_id: true, chain: true, seq: true, hash: true, purged_at: true },
+  evidence_keys: { id: true, public_key: true, sealed_private_key: true, created_at: true },
+  audit_checkpoints: {
+    id: true,
+    organization_id: true,
+    chain: true,
+    seq: true,
+    head_hash: true,
+    signed_at: true,
+    key_id: true,
+    statement: true,
+    signature: true,
+  },
+  siem_configs: {
+    organization_id: true,
+    host: true,
+    port: true,
+    transport: true,
+    facility: true,
+    sealed_ca_pem: true,
+    enabled: true,
+    leased_until: true,
+    next_attempt_at: true,
+    failures: true,
+    last_error: true,
+    last_delivered_seq: true,
+    updated_at: true,
+  },
+  siem_outbox: { organization_id: true, seq: true, queued_at: true },
 };

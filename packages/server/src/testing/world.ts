@@ -1,13 +1,23 @@
 import { createHash } from "node:crypto";
 import { ASSIGNABLE_ROLES, type AssignableRole } from "@patchpilot/domain";
 import { generateToken, hashToken, toWireInventory } from "@patchpilot/protocol";
+import { signCheckpoints } from "../compliance/checkpoints/checkpoints.js";
+import { EvidenceKeyStore } from "../compliance/evidence/evidence-key.js";
 import type { Database } from "../db/database.js";
 import { createDevicesCapability } from "../devices/capability.js";
 import { queueJob } from "../devices/jobs.js";
 import { JobRunner } from "../jobs/job-runner.js";
+import { SecretBox } from "../secrets/secret-box.js";
 import { createVulnsCapability } from "../vulns/capability.js";
 import { recordDailyStats } from "../vulns/findings/daily-stats.js";
-import { addTestMember, createTestOrg, type TestOrg, type TestPerson, testConfig } from "./app.js";
+import {
+  addTestMember,
+  createTestOrg,
+  TEST_SECRET_KEY,
+  type TestOrg,
+  type TestPerson,
+  testConfig,
+} from "./app.js";
 import { SYSTEM_CONTEXT } from "./database.js";
 import { createTestEnrollmentToken, enrollTestDevice, sampleInventory, type TestDevice } from "./devices.js";
 import { type SeededMsp, seedIdentity, seedMsp } from "./identity-world.js";
@@ -84,6 +94,7 @@ async function seedOrg(db: Database, name: string): Promise<SeededOrg> {
     .where("user_id", "=", members.operator.userId)
     .executeTakeFirstOrThrow();
   const devices = await seedDevices(db, org.organizationId, name);
+  await seedComplianceData(db, org.organizationId, name);
   return {
     ...org,
     members,
@@ -96,6 +107,24 @@ async function seedOrg(db: Database, name: string): Promise<SeededOrg> {
     rolloutId: await createTestRollout(db, org.organizationId, devices.groupId, `${name} rollout`),
     ...(await seedIdentity(db, org.organizationId, name)),
   };
+}
+
+/**
+ * Compliance rows: a signed checkpoint, a SIEM destination (named after the tenant) with an event
+ * queued for it, and a retention anchor (as the retention role would leave it after a purge).
+ */
+async function seedComplianceData(db: Database, organizationId: string, orgName: string) {
+  const key = await new EvidenceKeyStore(db, new SecretBox(Buffer.from(TEST_SECRET_KEY, "base64"))).current();
+  await signCheckpoints(db, organizationId, SYSTEM_CONTEXT, key);
+  await db.withOrganization(organizationId, SYSTEM_CONTEXT, async (tx) => {
+    const host = `siem.${orgName.toLowerCase().replace(/\W/g, "")}.example.test`;
+    await tx.db.insertInto("siem_configs").values({ host, port: 6514, transport: "tcp" }).execute();
+    tx.audit({ action: "siem.configured", details: { host } });
+  });
+  await db.owner.query(
+    "INSERT INTO audit_chain_anchors (organization_id, chain, seq, hash) VALUES ($1, 'device', 0, $2)",
+    [organizationId, Buffer.alloc(32)],
+  );
 }
 
 /** Devices, an inventory, a group and a job, made through the same services agents reach. */

@@ -4,7 +4,7 @@ import { type Action, type AssignableRole, actionKind } from "@patchpilot/domain
  * The access policy in plain terms, kept apart from the matrix so that tests can hold the matrix
  * and the server to it: everyone reads everything in their organisation; Auditors change nothing;
  * Operators run the fleet and its rollouts but do not manage people, the organisation, enrolment or
- * patch policies, and do not approve a ring's promotion (a second person's check); Owners and
+ * patch policies or compliance settings, and do not approve a ring's promotion (a second person's check); Owners and
  * Admins do all.
  */
 export function WRITTEN_POLICY(role: AssignableRole, action: Action): boolean {
@@ -15,9 +15,16 @@ export function WRITTEN_POLICY(role: AssignableRole, action: Action): boolean {
     if (action === "rollouts.approve") return false;
     // API tokens act without a person, and MSP staff reach client organisations: both are an
     // Owner's or Admin's decision.
-    return !["users.", "organization.", "enrollment_tokens.", "patch_policies.", "api_tokens.", "msp."].some(
-      (prefix) => action.startsWith(prefix),
-    );
+    // Compliance settings (retention, SIEM, checkpoints) decide what an auditor can later see.
+    return ![
+      "users.",
+      "organization.",
+      "enrollment_tokens.",
+      "patch_policies.",
+      "api_tokens.",
+      "msp.",
+      "compliance.",
+    ].some((prefix) => action.startsWith(prefix));
   }
   return true;
 }

@@ -1,0 +1,2 @@
+export * from "./catalogue.js";
+export * from "./evidence-queries.js";
