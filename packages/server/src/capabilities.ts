@@ -8,6 +8,7 @@ import type { RouteDefinition } from "./http/route.js";
 import { accountRoutes } from "./identity/account-routes.js";
 import { usersRoutes } from "./identity/users-routes.js";
 import { JobRunner } from "./jobs/job-runner.js";
+import { createOpsCapability } from "./ops/capability.js";
 import { opsRoutes } from "./ops/routes.js";
 import { organizationRoutes } from "./organizations/routes.js";
 import { createPatchingCapability, type PatchingCapability } from "./patching/capability.js";
@@ -55,6 +56,7 @@ export async function createApp(deps: ServerDeps, extraRoutes: RouteDefinition[]
     error: logError,
   });
   const patching = createPatchingCapability(deps.db, devices, jobs, logError);
+  createOpsCapability(deps.db, jobs, deps.config, { info: (m) => app?.log.info(m), error: logError });
   const routes: RouteDefinition[] = [
     ...opsRoutes(deps.db, deps.config, () => app?.swagger()),
     ...accountRoutes(deps.db),
