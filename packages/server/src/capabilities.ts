@@ -56,7 +56,10 @@ export async function createApp(deps: ServerDeps, extraRoutes: RouteDefinition[]
     error: logError,
   });
   const patching = createPatchingCapability(deps.db, devices, jobs, logError);
-  createOpsCapability(deps.db, jobs, deps.config, { info: (m) => app?.log.info(m), error: logError });
+  const ops = createOpsCapability(deps.db, jobs, deps.config, {
+    info: (m) => app?.log.info(m),
+    error: logError,
+  });
   const routes: RouteDefinition[] = [
     ...opsRoutes(deps.db, deps.config, () => app?.swagger()),
     ...accountRoutes(deps.db),
@@ -66,6 +69,7 @@ export async function createApp(deps: ServerDeps, extraRoutes: RouteDefinition[]
     ...devices.routes,
     ...vulns.routes,
     ...patching.routes,
+    ...ops.routes,
     ...extraRoutes,
   ];
   app = await buildApp(
@@ -81,6 +85,7 @@ export async function createApp(deps: ServerDeps, extraRoutes: RouteDefinition[]
   app.decorate("patching", patching);
   app.decorate("jobs", jobs);
   app.decorate("secrets", secrets);
+  ops.metrics.attach(app);
   app.addHook("onReady", async () => {
     if (!deps.config.backgroundWork) return;
     devices.start();

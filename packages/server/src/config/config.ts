@@ -56,6 +56,8 @@ export interface Config {
   readonly backupKeepDays: number;
   /** Days between restore tests of the newest backup; 0 turns them off. */
   readonly restoreTestDays: number;
+  /** Bearer token a Prometheus scraper sends to /metrics; without one, /metrics answers loopback only. */
+  readonly metricsToken: Secret | null;
 }
 
 /** The document (KEV, EPSS, NVD, Debian) or the base that paths are added to (OSV, Alpine, MSRC). */
@@ -345,5 +347,17 @@ function backupSettings(env: Env, cwd: string) {
     backupRetention: retention as "days" | "gfs",
     backupKeepDays: integer(env, "PATCHPILOT_BACKUP_KEEP_DAYS", 14, 1, 3650),
     restoreTestDays: integer(env, "PATCHPILOT_RESTORE_TEST_DAYS", 7, 0, 90),
+    metricsToken: metricsToken(env),
   };
+}
+
+function metricsToken(env: Env): Secret | null {
+  const raw = env.PATCHPILOT_METRICS_TOKEN;
+  if (raw === undefined || raw === "") return null;
+  if (raw.length < 32 || !/^[\x21-\x7e]+$/.test(raw)) {
+    throw new ConfigError(
+      "PATCHPILOT_METRICS_TOKEN must be at least 32 printable characters (openssl rand -hex 32)",
+    );
+  }
+  return new Secret(raw);
 }

@@ -1,15 +1,27 @@
 import type { Config } from "../config/config.js";
 import type { Database } from "../db/database.js";
+import type { RouteDefinition } from "../http/route.js";
 import type { JobRunner } from "../jobs/job-runner.js";
 import { registerBackupJobs } from "./backup/backup-jobs.js";
+import { metricsRoutes, ServerMetrics } from "./metrics/metrics.js";
 
 export interface OpsLog {
   info(message: string): void;
   error(error: unknown, message: string): void;
 }
 
-/** The platform's own operations: scheduled backups and restore tests. */
-export function createOpsCapability(db: Database, jobs: JobRunner, config: Config, log: OpsLog) {
+/** The platform's own operations: scheduled backups and restore tests, and /metrics. */
+export interface OpsCapability {
+  routes: RouteDefinition[];
+  metrics: ServerMetrics;
+}
+
+export function createOpsCapability(
+  db: Database,
+  jobs: JobRunner,
+  config: Config,
+  log: OpsLog,
+): OpsCapability {
   registerBackupJobs(db, jobs, config, {
     info: (message) => log.info(message),
     onFailure: (kind, message) =>
@@ -18,5 +30,6 @@ export function createOpsCapability(db: Database, jobs: JobRunner, config: Confi
         kind === "backup" ? "the scheduled backup failed" : "the restore test failed",
       ),
   });
-  return {};
+  const metrics = new ServerMetrics(db, config);
+  return { routes: metricsRoutes(metrics, config), metrics };
 }
