@@ -20,6 +20,9 @@ export const GLOBAL_TABLES: Readonly<Record<string, string>> = {
   feed_state: "the health of the public feeds; read-only to tenants",
   knowledge_base_generation: "a counter of knowledge-base changes; read-only to tenants",
   jobs: "the system's own work queue; system role only, payloads name their organisation",
+  backup_runs: "the platform's record of its own backups; the system role only",
+  restore_tests: "the platform's record of its restore tests; the system role only",
+  status_probes: "the server's own uptime probes for the public status page; no tenant data",
 };
 
 export interface IsolationProblem {
