@@ -4,13 +4,14 @@ import type { RouteDefinition } from "../http/route.js";
 import type { JobRunner } from "../jobs/job-runner.js";
 import { registerBackupJobs } from "./backup/backup-jobs.js";
 import { metricsRoutes, ServerMetrics } from "./metrics/metrics.js";
+import { registerStatusProbe, statusRoutes } from "./status/status.js";
 
 export interface OpsLog {
   info(message: string): void;
   error(error: unknown, message: string): void;
 }
 
-/** The platform's own operations: scheduled backups and restore tests, and /metrics. */
+/** The platform's own operations: scheduled backups and restore tests, /metrics, the status page. */
 export interface OpsCapability {
   routes: RouteDefinition[];
   metrics: ServerMetrics;
@@ -30,6 +31,7 @@ export function createOpsCapability(
         kind === "backup" ? "the scheduled backup failed" : "the restore test failed",
       ),
   });
+  registerStatusProbe(db, jobs, config);
   const metrics = new ServerMetrics(db, config);
-  return { routes: metricsRoutes(metrics, config), metrics };
+  return { routes: [...metricsRoutes(metrics, config), ...statusRoutes(db)], metrics };
 }
