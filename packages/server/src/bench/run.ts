@@ -7,6 +7,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { agentsSuite } from "./agents/suite.js";
+import { backupSuite } from "./backup/suite.js";
 import { say } from "./common/format.js";
 import { createScratchDatabase, type ScratchDatabase } from "./common/scratch-database.js";
 import { foundationSuite } from "./foundation/suite.js";
@@ -23,7 +24,7 @@ import { versionsSuite } from "./versions/suite.js";
 import { vulnsSuite } from "./vulns/suite.js";
 
 /** Every suite, in the order they run and appear in docs/performance.md. */
-const SUITES: readonly Suite[] = [foundationSuite, versionsSuite, agentsSuite, vulnsSuite];
+const SUITES: readonly Suite[] = [foundationSuite, versionsSuite, agentsSuite, vulnsSuite, backupSuite];
 const DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 const DOCS = fileURLToPath(new URL("../../../../docs/", import.meta.url));
 

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import pg from "pg";
 import type { Database } from "../../db/database.js";
 import { type AuditHead, BackupError, type BackupPayload } from "./backup-file.js";
@@ -117,7 +117,10 @@ export async function snapshotPostgres(url: string): Promise<Snapshot> {
       );
     }).finally(() => client.query("COMMIT").finally(() => client.end()));
     done.catch(() => {});
-    return { ...facts, payload: "pg_dump-custom", stream: child.stdout, done };
+    // Consumed at once: when a small dump's pg_dump exits before anyone reads its output, Node
+    // flushes (discards) unread child output. The PassThrough holds it, with backpressure.
+    const stream = child.stdout.pipe(new PassThrough());
+    return { ...facts, payload: "pg_dump-custom", stream, done };
   } catch (error) {
     await client.end().catch(() => {});
     throw error;
