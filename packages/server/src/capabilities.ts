@@ -15,6 +15,7 @@ import { twoFactorRoutes } from "./identity/two-factor/routes.js";
 import { usersRoutes } from "./identity/users-routes.js";
 import { JobRunner } from "./jobs/job-runner.js";
 import { mspRoutes } from "./msp/routes.js";
+import { createOpsCapability } from "./ops/capability.js";
 import { opsRoutes } from "./ops/routes.js";
 import { organizationRoutes } from "./organizations/routes.js";
 import { createPatchingCapability, type PatchingCapability } from "./patching/capability.js";
@@ -66,6 +67,10 @@ export async function createApp(deps: ServerDeps, extraRoutes: RouteDefinition[]
   const compliance = createComplianceCapability(deps.db, jobs, secrets, {
     warn: (message, details) => app?.log.warn(details ?? {}, message),
   });
+  const ops = createOpsCapability(deps.db, jobs, deps.config, {
+    info: (m) => app?.log.info(m),
+    error: logError,
+  });
   const routes: RouteDefinition[] = [
     ...opsRoutes(deps.db, deps.config, () => app?.swagger()),
     ...accountRoutes(deps.db),
@@ -81,6 +86,7 @@ export async function createApp(deps: ServerDeps, extraRoutes: RouteDefinition[]
     ...gdprRoutes(deps.db),
     ...consoleRoutes(deps.db, deps.config, await loadConsoleFiles()),
     ...compliance.routes,
+    ...ops.routes,
     ...extraRoutes,
   ];
   app = await buildApp(
@@ -97,6 +103,7 @@ export async function createApp(deps: ServerDeps, extraRoutes: RouteDefinition[]
   app.decorate("jobs", jobs);
   app.decorate("secrets", secrets);
   app.decorate("compliance", compliance);
+  ops.metrics.attach(app);
   app.addHook("onReady", async () => {
     if (!deps.config.backgroundWork) return;
     devices.start();

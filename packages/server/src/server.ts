@@ -7,6 +7,7 @@ import { pendingMigrations } from "./db/migrate.js";
 import { openDatabase } from "./db/open.js";
 import { assertIsolationEnforced } from "./db/tenant-isolation.js";
 import type { App } from "./http/app.js";
+import { migrateWithBackup, type UpgradeOptions } from "./ops/backup/upgrade-guard.js";
 import { issueSetupToken } from "./organizations/setup.js";
 import { ensureTlsMaterial, type TlsMaterial } from "./tls/certificate-authority.js";
 import { httpsServerOptions } from "./tls/server-options.js";
@@ -59,10 +60,12 @@ const STARTUP_CONTEXT = {
  */
 export async function prepareServers(
   config: Config,
+  upgrade: UpgradeOptions = {},
 ): Promise<{ caSpkiSha256: string | null; setupToken: string | null }> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  const db = await openConfiguredDatabase(config);
+  const db = await openConfiguredDatabase(config, { migrate: false });
   try {
+    await migrateWithBackup(db, config, upgrade);
     await assertIsolationEnforced(db.owner.query);
     const tls = await tlsMaterialFor(config);
     return { caSpkiSha256: tls.caSpkiSha256, setupToken: await issueSetupToken(db, STARTUP_CONTEXT) };
@@ -81,10 +84,13 @@ export async function startServer(
   config: Config,
   logStream?: NodeJS.WritableStream,
   role: "single" | "worker" = "single",
+  upgrade: UpgradeOptions = {},
 ): Promise<RunningServer> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  const db = await openConfiguredDatabase(config, { migrate: role === "single" });
+  const db = await openConfiguredDatabase(config, { migrate: false });
   try {
+    // A new version with pending migrations backs up (and verifies) before it migrates.
+    if (role === "single") await migrateWithBackup(db, config, upgrade);
     if (role === "worker" && (await pendingMigrations(db.owner)).length > 0) {
       throw new Error("the database schema is not current; the first process applies migrations");
     }

@@ -7,6 +7,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { agentsSuite } from "./agents/suite.js";
+import { backupSuite } from "./backup/suite.js";
 import { say } from "./common/format.js";
 import { createScratchDatabase, type ScratchDatabase } from "./common/scratch-database.js";
 import { complianceSuite } from "./compliance/suite.js";
@@ -34,6 +35,7 @@ const SUITES: readonly Suite[] = [
   rolloutsSuite,
   consoleSuite,
   complianceSuite,
+  backupSuite,
 ];
 const DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 const DOCS = fileURLToPath(new URL("../../../../docs/", import.meta.url));

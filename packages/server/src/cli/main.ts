@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from "commander";
 import { auditCommand } from "./audit-command.js";
+import { backupCommand } from "./backup-command.js";
 import { evidenceCommand } from "./evidence-command.js";
 import { feedsCommand } from "./feeds-command.js";
 import { migrateCommand, serveCommand } from "./serve-command.js";
@@ -26,6 +27,7 @@ program.addCommand(auditCommand());
 program.addCommand(vercmpCommand());
 program.addCommand(feedsCommand());
 program.addCommand(evidenceCommand());
+program.addCommand(backupCommand());
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);

@@ -1,8 +1,13 @@
 import cluster from "node:cluster";
 import { Command } from "commander";
 import { type Config, loadConfig } from "../config/config.js";
+import type { UpgradeOptions } from "../ops/backup/upgrade-guard.js";
 import { prepareServers, publicOrigin, type RunningServer, setupLink, startServer } from "../server.js";
 import { withDatabase } from "./with-database.js";
+
+const SKIP_FLAG = "--skip-backup-before-upgrade";
+const SKIP_HELP =
+  "apply pending migrations without the backup that otherwise comes first (logged and recorded)";
 
 function banner(config: Config, url: string, caSpkiSha256: string | null, setupUrl: string | null): string {
   const lines = [
@@ -42,8 +47,8 @@ function onShutdown(stop: () => Promise<void>, log: (message: string) => void): 
   process.once("SIGINT", () => handle("SIGINT"));
 }
 
-async function serveOneProcess(config: Config): Promise<void> {
-  const server: RunningServer = await startServer(config);
+async function serveOneProcess(config: Config, upgrade: UpgradeOptions): Promise<void> {
+  const server: RunningServer = await startServer(config, undefined, "single", upgrade);
   process.stdout.write(banner(config, server.url, server.caSpkiSha256, server.setupUrl));
   onShutdown(server.stop, (m) => server.app.log.info(m));
 }
@@ -52,8 +57,8 @@ async function serveOneProcess(config: Config): Promise<void> {
  * Several processes on one port (node:cluster), for PostgreSQL: the first prepares once
  * (migrations, TLS material, setup link), then starts the workers and replaces any that dies.
  */
-async function servePrimary(config: Config): Promise<void> {
-  const prepared = await prepareServers(config);
+async function servePrimary(config: Config, upgrade: UpgradeOptions): Promise<void> {
+  const prepared = await prepareServers(config, upgrade);
   let stopping = false;
   cluster.on("exit", (worker, code, signal) => {
     if (stopping) return;
@@ -99,19 +104,29 @@ export function serveCommand(): Command {
       "after",
       "\nWith DATABASE_URL, PATCHPILOT_WORKERS=N runs N server processes on the one port.",
     )
-    .action(async () => {
+    .option(SKIP_FLAG, SKIP_HELP)
+    .action(async (opts: { skipBackupBeforeUpgrade?: boolean }) => {
       const config = loadConfig();
-      if (config.workers === 1) return serveOneProcess(config);
-      return cluster.isPrimary ? servePrimary(config) : serveWorker(config);
+      const upgrade = { skipBackup: opts.skipBackupBeforeUpgrade === true };
+      if (config.workers === 1) return serveOneProcess(config, upgrade);
+      return cluster.isPrimary ? servePrimary(config, upgrade) : serveWorker(config);
     });
 }
 
 export function migrateCommand(): Command {
-  return new Command("migrate").description("apply pending database migrations and exit").action(async () => {
-    await withDatabase(async (_db, _config, applied) => {
-      process.stdout.write(
-        applied.length ? `applied: ${applied.join(", ")}\n` : "the schema is up to date\n",
+  return new Command("migrate")
+    .description(
+      "apply pending database migrations and exit (after a verified backup, on a database with data)",
+    )
+    .option(SKIP_FLAG, SKIP_HELP)
+    .action(async (opts: { skipBackupBeforeUpgrade?: boolean }) => {
+      await withDatabase(
+        async (_db, _config, applied) => {
+          process.stdout.write(
+            applied.length ? `applied: ${applied.join(", ")}\n` : "the schema is up to date\n",
+          );
+        },
+        { skipBackup: opts.skipBackupBeforeUpgrade === true },
       );
     });
-  });
 }

@@ -1,19 +1,20 @@
 import { mkdir } from "node:fs/promises";
 import { type Config, loadConfig } from "../config/config.js";
 import type { Database } from "../db/database.js";
-import { migrate, pendingMigrations } from "../db/migrate.js";
+import { migrateWithBackup, type UpgradeOptions } from "../ops/backup/upgrade-guard.js";
 import { openConfiguredDatabase } from "../server.js";
 
 /** Opens the configured database for one command, migrating it first, and closes it after. */
 export async function withDatabase<T>(
   work: (db: Database, config: Config, applied: string[]) => Promise<T>,
+  upgrade: UpgradeOptions = {},
 ): Promise<T> {
   const config = loadConfig();
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const db = await openConfiguredDatabase(config, { migrate: false });
   try {
-    const pending = await pendingMigrations(db.owner);
-    const applied = pending.length > 0 ? await migrate(db.owner) : [];
+    // A database with data is backed up (and the backup verified) before it is migrated.
+    const applied = await migrateWithBackup(db, config, upgrade);
     return await work(db, config, applied);
   } finally {
     await db.close();

@@ -43,6 +43,21 @@ export interface Config {
   readonly alpineReleases: readonly string[];
   /** Where each feed is fetched from: the public source by default, or a mirror. */
   readonly feedUrls: FeedUrls;
+  /** Backups: the passphrase (or a file holding it), never stored in the database. */
+  readonly backupPassphrase: Secret | null;
+  readonly backupPassphraseFile: string | null;
+  /** Where backups are written, and the separate second place each one is copied to. */
+  readonly backupDir: string;
+  readonly backupCopyDir: string | null;
+  /** Hours between scheduled backups (the RPO); 0 turns the schedule off. */
+  readonly backupIntervalHours: number;
+  /** `days`: keep backups this many days; `gfs`: 14 daily, 8 weekly, 12 monthly. */
+  readonly backupRetention: "days" | "gfs";
+  readonly backupKeepDays: number;
+  /** Days between restore tests of the newest backup; 0 turns them off. */
+  readonly restoreTestDays: number;
+  /** Bearer token a Prometheus scraper sends to /metrics; without one, /metrics answers loopback only. */
+  readonly metricsToken: Secret | null;
 }
 
 /** The document (KEV, EPSS, NVD, Debian) or the base that paths are added to (OSV, Alpine, MSRC). */
@@ -304,5 +319,45 @@ export function loadConfig(processEnv: Env = process.env, cwd = process.cwd()): 
       alpine: feedUrl(env, "alpine"),
       msrc: feedUrl(env, "msrc"),
     }),
+    ...backupSettings(env, cwd),
   });
+}
+
+function backupSettings(env: Env, cwd: string) {
+  const dataDir = path.resolve(cwd, env.PATCHPILOT_DATA_DIR || "data");
+  const retention = env.PATCHPILOT_BACKUP_RETENTION || "days";
+  if (retention !== "days" && retention !== "gfs") {
+    throw new ConfigError(
+      `PATCHPILOT_BACKUP_RETENTION must be days or gfs, got ${JSON.stringify(retention)}`,
+    );
+  }
+  const backupDir = path.resolve(cwd, env.PATCHPILOT_BACKUP_DIR || path.join(dataDir, "backups"));
+  const copyDir = env.PATCHPILOT_BACKUP_COPY_DIR ? path.resolve(cwd, env.PATCHPILOT_BACKUP_COPY_DIR) : null;
+  if (copyDir === backupDir) {
+    throw new ConfigError("PATCHPILOT_BACKUP_COPY_DIR must be another place than PATCHPILOT_BACKUP_DIR");
+  }
+  return {
+    backupPassphrase: env.PATCHPILOT_BACKUP_PASSPHRASE ? new Secret(env.PATCHPILOT_BACKUP_PASSPHRASE) : null,
+    backupPassphraseFile: env.PATCHPILOT_BACKUP_PASSPHRASE_FILE
+      ? path.resolve(cwd, env.PATCHPILOT_BACKUP_PASSPHRASE_FILE)
+      : null,
+    backupDir,
+    backupCopyDir: copyDir,
+    backupIntervalHours: integer(env, "PATCHPILOT_BACKUP_INTERVAL_HOURS", 24, 0, 168),
+    backupRetention: retention as "days" | "gfs",
+    backupKeepDays: integer(env, "PATCHPILOT_BACKUP_KEEP_DAYS", 14, 1, 3650),
+    restoreTestDays: integer(env, "PATCHPILOT_RESTORE_TEST_DAYS", 7, 0, 90),
+    metricsToken: metricsToken(env),
+  };
+}
+
+function metricsToken(env: Env): Secret | null {
+  const raw = env.PATCHPILOT_METRICS_TOKEN;
+  if (raw === undefined || raw === "") return null;
+  if (raw.length < 32 || !/^[\x21-\x7e]+$/.test(raw)) {
+    throw new ConfigError(
+      "PATCHPILOT_METRICS_TOKEN must be at least 32 printable characters (openssl rand -hex 32)",
+    );
+  }
+  return new Secret(raw);
 }

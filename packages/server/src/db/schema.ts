@@ -665,4 +665,42 @@ export interface DB extends IdentityDB {
   audit_checkpoints: AuditCheckpointsTable;
   siem_configs: SiemConfigsTable;
   siem_outbox: SiemOutboxTable;
+  backup_runs: BackupRunsTable;
+  restore_tests: RestoreTestsTable;
+  status_probes: StatusProbesTable;
+}
+
+export interface BackupRunsTable {
+  id: Generated<number>;
+  trigger: "manual" | "scheduled" | "pre_upgrade";
+  state: "succeeded" | "failed";
+  started_at: Timestamp;
+  finished_at: GeneratedTimestamp;
+  duration_ms: number;
+  file: string | null;
+  copies: Generated<string[]>;
+  bytes: number | null;
+  verified_at: Timestamp | null;
+  removed_at: Timestamp | null;
+  error: string | null;
+  details: ColumnType<Record<string, unknown>, string | undefined, string>;
+}
+
+export interface RestoreTestsTable {
+  id: Generated<number>;
+  file: string;
+  ok: boolean;
+  started_at: Timestamp;
+  finished_at: GeneratedTimestamp;
+  duration_ms: number;
+  backup_bytes: number | null;
+  problems: ColumnType<string[], string | undefined, string>;
+  error: string | null;
+}
+
+export interface StatusProbesTable {
+  component: "api" | "agent_gateway" | "jobs" | "feeds";
+  probed_at: Timestamp;
+  up: boolean;
+  latency_ms: number | null;
 }

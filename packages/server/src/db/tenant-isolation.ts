@@ -23,6 +23,9 @@ export const GLOBAL_TABLES: Readonly<Record<string, string>> = {
   user_totp: "a person's second factor (sealed); system role only",
   user_recovery_codes: "a person's hashed recovery codes; system role only",
   pending_sign_ins: "a person's half-done sign-in; system role only",
+  backup_runs: "the platform's record of its own backups; the system role only",
+  restore_tests: "the platform's record of its restore tests; the system role only",
+  status_probes: "the server's own uptime probes for the public status page; no tenant data",
 };
 
 export interface IsolationProblem {

@@ -1,0 +1,37 @@
+import type { Config } from "../config/config.js";
+import type { Database } from "../db/database.js";
+import type { RouteDefinition } from "../http/route.js";
+import type { JobRunner } from "../jobs/job-runner.js";
+import { registerBackupJobs } from "./backup/backup-jobs.js";
+import { metricsRoutes, ServerMetrics } from "./metrics/metrics.js";
+import { registerStatusProbe, statusRoutes } from "./status/status.js";
+
+export interface OpsLog {
+  info(message: string): void;
+  error(error: unknown, message: string): void;
+}
+
+/** The platform's own operations: scheduled backups and restore tests, /metrics, the status page. */
+export interface OpsCapability {
+  routes: RouteDefinition[];
+  metrics: ServerMetrics;
+}
+
+export function createOpsCapability(
+  db: Database,
+  jobs: JobRunner,
+  config: Config,
+  log: OpsLog,
+): OpsCapability {
+  registerBackupJobs(db, jobs, config, {
+    info: (message) => log.info(message),
+    onFailure: (kind, message) =>
+      log.error(
+        new Error(message),
+        kind === "backup" ? "the scheduled backup failed" : "the restore test failed",
+      ),
+  });
+  registerStatusProbe(db, jobs, config);
+  const metrics = new ServerMetrics(db, config);
+  return { routes: [...metricsRoutes(metrics, config), ...statusRoutes(db)], metrics };
+}
