@@ -26,6 +26,7 @@ export const GLOBAL_TABLES: Readonly<Record<string, string>> = {
   backup_runs: "the platform's record of its own backups; the system role only",
   restore_tests: "the platform's record of its restore tests; the system role only",
   status_probes: "the server's own uptime probes for the public status page; no tenant data",
+  evidence_keys: "the server's evidence signing key (the private half sealed); system role only",
 };
 
 export interface IsolationProblem {
