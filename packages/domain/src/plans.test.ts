@@ -24,7 +24,7 @@ describe("plan tiers", () => {
 
   it("keep audit history 30, 90, 365 and 1095 days, or the organisation's own value", () => {
     expect(
-      ["free", "starter", "professional", "business"].map((p) => auditRetentionDays(p as never, 7)),
+      (["free", "starter", "professional", "business"] as const).map((p) => auditRetentionDays(p, 7)),
     ).toEqual([30, 90, 365, 1095]);
     expect(auditRetentionDays("enterprise", 2000)).toBe(2000);
     expect(auditRetentionDays("enterprise", null)).toBe(1095);

@@ -117,7 +117,7 @@ async function openEmbedded(options: OpenDatabaseOptions): Promise<Database> {
         pool.exclusive(async (pglite) => {
           await pglite.exec("RESET ROLE");
           try {
-            const seen = await read(async (text) => (await pglite.query(text)).rows as never[]);
+            const seen = await read(async <R>(text: string) => (await pglite.query<R>(text)).rows);
             await pglite.exec("CHECKPOINT");
             return { tarball: await pglite.dumpDataDir("gzip"), read: seen };
           } finally {

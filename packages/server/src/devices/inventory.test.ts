@@ -44,7 +44,7 @@ function changes(
   to: Inventory,
   overrides: Record<string, unknown> = {},
 ) {
-  const key = (e: InventoryEntry) => JSON.stringify(e);
+  const key = (e: unknown) => JSON.stringify(e);
   const fromKeys = new Set(from.packages.map(key));
   const toKeys = new Set(to.packages.map(key));
   return callAsAgent(t.app, {
@@ -60,7 +60,7 @@ function changes(
         removed: from.packages.filter((p) => !toKeys.has(key(p))).map(entryLine),
       },
       updates: {
-        added: to.updates.filter((u) => !from.updates.some((f) => key(f as never) === key(u as never))),
+        added: to.updates.filter((u) => !from.updates.some((f) => key(f) === key(u))),
         removed: [],
       },
       ...overrides,
