@@ -14,6 +14,7 @@ PEERS=(
   postgresql-client
   rpm
   rsyslog
+  rsyslog-gnutls
   testssl.sh
 )
 
