@@ -162,6 +162,57 @@ describe("audit hash chain", () => {
     const report = await verifyChain(t.db.systemReader, org.organizationId, "audit");
     expect(report).toMatchObject({ valid: true, checkedRows: 22 });
   });
+
+  it("chains a unit of work's several rows as one batch, in the order queued, beside concurrent writers", async () => {
+    const [a, b] = [await createTestOrg(t.db), await createTestOrg(t.db)];
+    const before = await t.db.owner.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM audit_events WHERE organization_id = $1",
+      [a.organizationId],
+    );
+    await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        t.db.withOrganization(a.organizationId, SYSTEM_CONTEXT, async (tx) => {
+          for (let j = 0; j < 5; j++) tx.audit({ action: "test.batched", details: { i, j, text: "é\u0001'\"" } });
+          tx.deviceEvent({ eventType: "test.batched", deviceId: null, details: { i } });
+          tx.deviceEvent({ eventType: "test.batched", deviceId: null, details: { i, second: true } });
+          if (i % 2 === 0) tx.audit({ action: "test.single" });
+        }),
+      ),
+    );
+    await t.db.withOrganization(b.organizationId, SYSTEM_CONTEXT, async (tx) => {
+      tx.audit({ action: "test.batched", details: { n: 1 } });
+      tx.audit({ action: "test.batched", details: { n: 2 } });
+    });
+    const expected = (before[0]?.n ?? 0) + 8 * 5 + 4;
+    expect(await verifyChain(t.db.systemReader, a.organizationId, "audit")).toMatchObject({
+      valid: true,
+      checkedRows: expected,
+    });
+    expect(await verifyChain(t.db.systemReader, a.organizationId, "device")).toMatchObject({
+      valid: true,
+      checkedRows: 16,
+    });
+    const order = await t.db.owner.query<{ j: number; i: number }>(
+      `SELECT (details->>'i')::int AS i, (details->>'j')::int AS j FROM audit_events
+        WHERE organization_id = $1 AND action = 'test.batched' ORDER BY seq`,
+      [a.organizationId],
+    );
+    // Each unit of work's five rows are consecutive and in the order they were queued.
+    for (let k = 0; k < order.length; k += 5) {
+      const run = order.slice(k, k + 5);
+      expect(run.map((r) => r.j)).toEqual([0, 1, 2, 3, 4]);
+      expect(new Set(run.map((r) => r.i)).size).toBe(1);
+    }
+    const heads = await t.db.owner.query<{ chain: string; seq: string }>(
+      "SELECT chain, seq::text AS seq FROM audit_chain_heads WHERE organization_id = $1 ORDER BY chain",
+      [b.organizationId],
+    );
+    const bRows = await t.db.owner.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM audit_events WHERE organization_id = $1",
+      [b.organizationId],
+    );
+    expect(heads.find((h) => h.chain === "audit")?.seq).toBe(String(bRows[0]?.n));
+  });
 });
 
 describe("audit read API", () => {
