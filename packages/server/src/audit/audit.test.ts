@@ -172,7 +172,8 @@ describe("audit hash chain", () => {
     await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
         t.db.withOrganization(a.organizationId, SYSTEM_CONTEXT, async (tx) => {
-          for (let j = 0; j < 5; j++) tx.audit({ action: "test.batched", details: { i, j, text: "é\u0001'\"" } });
+          for (let j = 0; j < 5; j++)
+            tx.audit({ action: "test.batched", details: { i, j, text: "é\u0001'\"" } });
           tx.deviceEvent({ eventType: "test.batched", deviceId: null, details: { i } });
           tx.deviceEvent({ eventType: "test.batched", deviceId: null, details: { i, second: true } });
           if (i % 2 === 0) tx.audit({ action: "test.single" });

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import canonicalizeModule from "canonicalize";
 
 // The package is CommonJS whose typings declare an ES default export; at run time the default
@@ -51,7 +51,7 @@ export interface DeviceEventContent {
 function digestOf(value: Record<string, unknown>): Buffer {
   const text = canonicalize(value);
   if (text === undefined) throw new Error("audit content is not serialisable");
-  return createHash("sha256").update(text, "utf8").digest();
+  return hash("sha256", text, "buffer");
 }
 
 export function auditContentDigest(e: AuditEventContent): Buffer {
@@ -63,9 +63,12 @@ export function deviceContentDigest(e: DeviceEventContent): Buffer {
 }
 
 export function chainHash(prevHash: Buffer, seq: number, contentDigest: Buffer): Buffer {
-  const seqBytes = Buffer.alloc(8);
-  seqBytes.writeBigInt64BE(BigInt(seq));
-  return createHash("sha256").update(prevHash).update(seqBytes).update(contentDigest).digest();
+  // One-shot hashing of one buffer: the verifier does this for every row.
+  const input = Buffer.allocUnsafe(prevHash.length + 8 + contentDigest.length);
+  prevHash.copy(input, 0);
+  input.writeBigInt64BE(BigInt(seq), prevHash.length);
+  contentDigest.copy(input, prevHash.length + 8);
+  return hash("sha256", input, "buffer");
 }
 
 const SECRET_KEY = /pass(word)?|secret|token|cookie|authorization|private|credential/i;
