@@ -26,7 +26,7 @@ export interface DeviceExportFilters {
   eventType?: string;
 }
 
-const PAGE = 2000;
+const PAGE = 5000;
 const hex = (b: Buffer) => Buffer.from(b).toString("hex");
 const json = (v: unknown) => JSON.stringify(v);
 
@@ -72,15 +72,33 @@ function checkRange(from?: string, to?: string) {
   }
 }
 
-async function* auditPages(
-  db: Database,
-  ctx: RequestContext,
-  f: AuditExportFilters,
-): AsyncGenerator<AuditRow[]> {
-  const { organizationId } = scopeOf(ctx);
-  let after = 0;
+/**
+ * Pages of rows in `seq` order; the next page is read while the consumer writes this one out
+ * (each page in its own short transaction, so a slow download holds no transaction open).
+ */
+async function* pagesBySeq<R extends { seq: number }>(
+  read: (afterSeq: number) => Promise<R[]>,
+): AsyncGenerator<R[]> {
+  const fetch = (afterSeq: number) => {
+    const page = read(afterSeq);
+    page.catch(() => undefined); // awaited below; an abandoned read must not be unhandled
+    return page;
+  };
+  let next = fetch(0);
   for (;;) {
-    const rows = await db.withOrganization(organizationId, ctx, (tx) => {
+    const rows = await next;
+    const last = rows.at(-1);
+    const more = rows.length === PAGE && last !== undefined;
+    if (more) next = fetch(last.seq);
+    if (rows.length > 0) yield rows;
+    if (!more) return;
+  }
+}
+
+function auditPages(db: Database, ctx: RequestContext, f: AuditExportFilters): AsyncGenerator<AuditRow[]> {
+  const { organizationId } = scopeOf(ctx);
+  return pagesBySeq((after) =>
+    db.withOrganization(organizationId, ctx, (tx) => {
       let q = tx.db
         .selectFrom("audit_events")
         .selectAll()
@@ -99,23 +117,14 @@ async function* auditPages(
       if (f.targetId) q = q.where("target_id", "=", f.targetId);
       if (f.result) q = q.where("result", "=", f.result);
       return q.execute();
-    });
-    if (rows.length > 0) yield rows;
-    const last = rows.at(-1);
-    if (rows.length < PAGE || !last) return;
-    after = last.seq;
-  }
+    }),
+  );
 }
 
-async function* devicePages(
-  db: Database,
-  ctx: RequestContext,
-  f: DeviceExportFilters,
-): AsyncGenerator<DeviceRow[]> {
+function devicePages(db: Database, ctx: RequestContext, f: DeviceExportFilters): AsyncGenerator<DeviceRow[]> {
   const { organizationId } = scopeOf(ctx);
-  let after = 0;
-  for (;;) {
-    const rows = await db.withOrganization(organizationId, ctx, (tx) => {
+  return pagesBySeq((after) =>
+    db.withOrganization(organizationId, ctx, (tx) => {
       let q = tx.db
         .selectFrom("device_events")
         .selectAll()
@@ -127,12 +136,8 @@ async function* devicePages(
       if (f.deviceId) q = q.where("device_id", "=", f.deviceId);
       if (f.eventType) q = q.where("event_type", "=", f.eventType);
       return q.execute();
-    });
-    if (rows.length > 0) yield rows;
-    const last = rows.at(-1);
-    if (rows.length < PAGE || !last) return;
-    after = last.seq;
-  }
+    }),
+  );
 }
 
 /**
