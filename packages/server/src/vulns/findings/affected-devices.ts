@@ -56,9 +56,10 @@ export function affectedPage(
 
 /**
  * "Which of my devices have CVE-X, and since when": the open findings of one vulnerability, longest
- * exposed first. Both statements start from findings_vulnerability_idx (organisation,
- * vulnerability, status) and join each finding's device by key, so a vulnerability on 100,000
- * devices costs an index range and a top-N sort, with no per-row subquery.
+ * exposed first. The page reads findings_vulnerability_open_idx in order and joins each finding's
+ * device by key, stopping after one page; the totals count that index's range alone and leave out
+ * findings of retired devices (devices_retired_idx), so a vulnerability on 100,000 devices joins
+ * no live device to count.
  */
 export async function affectedDevices(
   db: Database,
@@ -73,8 +74,11 @@ export async function affectedDevices(
     const rows = await affectedPage(id, after, query.limit + 1).execute(tx.db);
     const total = await sql<{ devices: number; findings: number }>`
       SELECT count(DISTINCT f.device_id)::int AS devices, count(*)::int AS findings
-        FROM findings f JOIN devices d ON d.id = f.device_id
-       WHERE f.vulnerability_id = ${id} AND f.status = 'open' AND d.retired_at IS NULL`.execute(tx.db);
+        FROM findings f
+       WHERE f.vulnerability_id = ${id} AND f.status = 'open'
+         AND NOT EXISTS (SELECT 1 FROM devices d WHERE d.id = f.device_id AND d.retired_at IS NOT NULL)`.execute(
+      tx.db,
+    );
     const page = rows.rows.slice(0, query.limit);
     const last = page.at(-1);
     return {
