@@ -73,46 +73,93 @@ export async function ensureMatched(
     ON CONFLICT (software_id) DO UPDATE SET matched_at = now()`.execute(tx.db);
 }
 
-/** Replaces the recorded vulnerabilities of these entries with `matches` (set-based). */
+/** A recorded (catalogue entry, vulnerability) pair, as software_vulnerabilities holds it. */
+export interface RecordedMatch {
+  software_id: number;
+  vulnerability_id: string;
+  fixed_version: string | null;
+  range_status: string;
+  vendor_advisory: string | null;
+  vendor_severity: string | null;
+}
+
+const pairKey = (softwareId: number, vulnerabilityId: string) => `${softwareId}\t${vulnerabilityId}`;
+
+/**
+ * Makes the recorded vulnerabilities of these entries equal `matches`, writing only the
+ * difference: pairs no longer matched are deleted, new pairs inserted, pairs whose fix or vendor
+ * data moved updated, and unchanged pairs left alone — so re-matching after a small feed change
+ * writes a small number of rows, whatever the entries' total number of matches. The diff is
+ * computed here from the rows read back, each statement driven by its own list (index lookups by
+ * key, never a comparison of every recorded row with every match). Returns what was recorded
+ * before, for the caller's own comparison.
+ */
 export async function recordMatches(
   tx: OrganizationTransaction,
   ids: readonly number[],
   matches: ReadonlyMap<number, SoftwareMatch[]>,
-): Promise<void> {
-  const software: number[] = [];
-  const vulnerability: string[] = [];
-  const fixed: (string | null)[] = [];
-  const status: string[] = [];
-  const advisory: (string | null)[] = [];
-  const vendorSeverity: (string | null)[] = [];
+): Promise<RecordedMatch[]> {
+  if (ids.length === 0) return [];
+  const before: RecordedMatch[] = await tx.db
+    .selectFrom("software_vulnerabilities")
+    .select([
+      "software_id",
+      "vulnerability_id",
+      "fixed_version",
+      "range_status",
+      "vendor_advisory",
+      "vendor_severity",
+    ])
+    .where(anyOf("software_id", ids, "integer"))
+    .execute();
+  const recorded = new Map(before.map((r) => [pairKey(r.software_id, r.vulnerability_id), r]));
+  const write: RecordedMatch[] = [];
+  const seen = new Set<string>();
   for (const [id, list] of matches) {
     for (const m of list) {
-      software.push(id);
-      vulnerability.push(m.vulnerabilityId);
-      fixed.push(m.fixedVersion);
-      status.push(m.rangeStatus);
-      advisory.push(m.vendorAdvisory);
-      vendorSeverity.push(m.vendorSeverity);
+      const key = pairKey(id, m.vulnerabilityId);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const row: RecordedMatch = {
+        software_id: id,
+        vulnerability_id: m.vulnerabilityId,
+        fixed_version: m.fixedVersion,
+        range_status: m.rangeStatus,
+        vendor_advisory: m.vendorAdvisory,
+        vendor_severity: m.vendorSeverity,
+      };
+      const was = recorded.get(key);
+      if (
+        !was ||
+        was.fixed_version !== row.fixed_version ||
+        was.range_status !== row.range_status ||
+        was.vendor_advisory !== row.vendor_advisory ||
+        was.vendor_severity !== row.vendor_severity
+      )
+        write.push(row);
     }
   }
-  // NOT IN over a subquery is planned as a hashed subplan: linear, where a correlated NOT EXISTS
-  // over the unnested arrays would compare every row with every match.
-  await sql`
-    DELETE FROM software_vulnerabilities sv
-     WHERE sv.software_id = ANY(${ids}::integer[])
-       AND (sv.software_id, sv.vulnerability_id) NOT IN (
-             SELECT m.s, m.v FROM unnest(${software}::integer[], ${vulnerability}::text[]) AS m(s, v))`.execute(
-    tx.db,
-  );
-  if (software.length === 0) return;
-  await sql`
-    INSERT INTO software_vulnerabilities (software_id, vulnerability_id, fixed_version, range_status, vendor_advisory,
-                                          vendor_severity)
-    SELECT * FROM unnest(${software}::integer[], ${vulnerability}::text[], ${fixed}::text[], ${status}::text[],
-                         ${advisory}::text[], ${vendorSeverity}::text[])
-    ON CONFLICT (software_id, vulnerability_id) DO UPDATE
-      SET fixed_version = excluded.fixed_version, range_status = excluded.range_status,
-          vendor_advisory = excluded.vendor_advisory, vendor_severity = excluded.vendor_severity, matched_at = now()`.execute(
-    tx.db,
-  );
+  const lost = before.filter((r) => !seen.has(pairKey(r.software_id, r.vulnerability_id)));
+  if (lost.length > 0) {
+    await sql`
+      DELETE FROM software_vulnerabilities sv
+       USING unnest(${lost.map((r) => r.software_id)}::integer[], ${lost.map((r) => r.vulnerability_id)}::text[])
+             AS l(s, v)
+       WHERE sv.software_id = l.s AND sv.vulnerability_id = l.v`.execute(tx.db);
+  }
+  if (write.length > 0) {
+    const column = <T>(pick: (r: RecordedMatch) => T) => write.map(pick);
+    await sql`
+      INSERT INTO software_vulnerabilities (software_id, vulnerability_id, fixed_version, range_status, vendor_advisory,
+                                            vendor_severity)
+      SELECT * FROM unnest(${column((r) => r.software_id)}::integer[], ${column((r) => r.vulnerability_id)}::text[],
+                           ${column((r) => r.fixed_version)}::text[], ${column((r) => r.range_status)}::text[],
+                           ${column((r) => r.vendor_advisory)}::text[], ${column((r) => r.vendor_severity)}::text[])
+      ON CONFLICT (software_id, vulnerability_id) DO UPDATE
+        SET fixed_version = excluded.fixed_version, range_status = excluded.range_status,
+            vendor_advisory = excluded.vendor_advisory, vendor_severity = excluded.vendor_severity, matched_at = now()`.execute(
+      tx.db,
+    );
+  }
+  return before;
 }

@@ -112,6 +112,22 @@ describe("matching inventories against advisories", () => {
     expect((await findingsOf(device)).map((f) => [f.vulnerability_id, f.status])).toEqual([
       ["CVE-2026-0100", "open"],
     ]);
+    // Matching the same packages again writes nothing: recorded matches that did not change keep
+    // their row version.
+    const recorded = () =>
+      t.db.owner.query<{ vulnerability_id: string; version: string }>(
+        `SELECT sv.vulnerability_id, sv.xmin::text AS version FROM software_vulnerabilities sv
+           JOIN software s ON s.id = sv.software_id
+          WHERE s.organization_id = $1 AND s.name = 'curl' ORDER BY 1`,
+        [org.organizationId],
+      );
+    const first = await recorded();
+    expect(first.map((r) => r.vulnerability_id)).toEqual(["CVE-2026-0100"]);
+    expect(await rematch(t.db, t.app.vulns.index, { keys: stored.changedKeys })).toMatchObject({
+      opened: 0,
+      closed: 0,
+    });
+    expect(await recorded()).toEqual(first);
     // The advisory is corrected: the fix was already in 7.88.1-10.
     const corrected = await importAdvisories([
       advisory("CVE-2026-0100", [{ packageName: "curl", fixed: "7.88.1-9" }], {

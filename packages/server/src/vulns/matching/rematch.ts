@@ -81,13 +81,8 @@ async function rematchEntries(
   outcome: RematchOutcome,
 ): Promise<void> {
   const ids = candidates.map((c) => c.id);
-  const before = await tx.db
-    .selectFrom("software_vulnerabilities")
-    .select(["software_id", "vulnerability_id"])
-    .where(sql<boolean>`software_id = ANY(${ids}::integer[])`)
-    .execute();
   const matches = matchRows(index, candidates);
-  await recordMatches(tx, ids, matches);
+  const before = await recordMatches(tx, ids, matches);
   const now = new Set<string>();
   for (const [id, list] of matches) for (const m of list) now.add(`${id}\t${m.vulnerabilityId}`);
   const was = new Set(before.map((b) => `${b.software_id}\t${b.vulnerability_id}`));
