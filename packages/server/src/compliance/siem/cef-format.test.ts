@@ -119,7 +119,9 @@ describe("CEF", () => {
 
   it("uses severity 3 for a success, omits the reason without an error code, and rides in an RFC 5424 line", () => {
     const line = formatCef(event());
-    expect(line).toMatch(/^CEF:0\|PatchPilot\|PatchPilot\|[^|]+\|users\.role_changed\|users\.role_changed\|3\|rt=/);
+    expect(line).toMatch(
+      /^CEF:0\|PatchPilot\|PatchPilot\|[^|]+\|users\.role_changed\|users\.role_changed\|3\|rt=/,
+    );
     expect(line).not.toContain("reason=");
     expect(formatCefSyslog(event(), 16)).toMatch(
       /^<134>1 2026-12-01T10:00:00.123Z \S+ patchpilot - users.role_changed - CEF:0\|/,

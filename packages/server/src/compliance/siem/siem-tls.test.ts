@@ -150,7 +150,9 @@ async function configure(org: TestOrg, body: Record<string, unknown>) {
 }
 
 async function state(org: TestOrg) {
-  return (await call(t.app, { method: "GET", url: `/api/v1/orgs/${org.organizationId}/siem`, as: org.owner })).json();
+  return (
+    await call(t.app, { method: "GET", url: `/api/v1/orgs/${org.organizationId}/siem`, as: org.owner })
+  ).json();
 }
 
 async function writeEvents(org: TestOrg, n: number, label: string) {
@@ -223,77 +225,73 @@ async function retryNow(org: TestOrg) {
 }
 
 describe.runIf(haveTls)("SIEM forwarding over TLS (RFC 5425) to a real rsyslog", () => {
-  it(
-    "delivers every audit event over TLS, parsed by rsyslog's RFC 5424 parser, in order, once, across an rsyslog restart",
-    { timeout: 120_000 },
-    async () => {
-      const org = await businessOrg("TLS Forwarding Ltd");
-      const set = await configure(org, { caPem: rightCa });
-      expect(set).toMatchObject({ transport: "tls", format: "rfc5424", hasCa: true });
-      expect(JSON.stringify(set)).not.toContain("BEGIN CERTIFICATE");
-      await writeEvents(org, 30, "before");
-      await deliverUntilAll(org, forwardedSeqs);
-      const sample = (await received()).find((r) => r.msgid === "test.forwarded");
-      expect(sample).toMatchObject({ pri: "134", version: "1", app: "patchpilot", msgid: "test.forwarded" });
-      const sd = JSON.parse(sample?.parsed ?? "{}")["patchpilot@32473"];
-      expect(sd).toMatchObject({
-        org: org.organizationId,
-        actor: "system",
-        action: "test.forwarded",
-        result: "success",
-        target: expect.stringMatching(/^thing:before-/),
-      });
-      expect(JSON.parse((sample?.msg ?? "").replace(/^\uFEFF/, ""))).toMatchObject({
-        label: "before",
-        tricky: 'quote " bracket ] pipe | equals = backslash \\ ünïcode\nline',
-      });
+  it("delivers every audit event over TLS, parsed by rsyslog's RFC 5424 parser, in order, once, across an rsyslog restart", {
+    timeout: 120_000,
+  }, async () => {
+    const org = await businessOrg("TLS Forwarding Ltd");
+    const set = await configure(org, { caPem: rightCa });
+    expect(set).toMatchObject({ transport: "tls", format: "rfc5424", hasCa: true });
+    expect(JSON.stringify(set)).not.toContain("BEGIN CERTIFICATE");
+    await writeEvents(org, 30, "before");
+    await deliverUntilAll(org, forwardedSeqs);
+    const sample = (await received()).find((r) => r.msgid === "test.forwarded");
+    expect(sample).toMatchObject({ pri: "134", version: "1", app: "patchpilot", msgid: "test.forwarded" });
+    const sd = JSON.parse(sample?.parsed ?? "{}")["patchpilot@32473"];
+    expect(sd).toMatchObject({
+      org: org.organizationId,
+      actor: "system",
+      action: "test.forwarded",
+      result: "success",
+      target: expect.stringMatching(/^thing:before-/),
+    });
+    expect(JSON.parse((sample?.msg ?? "").replace(/^\uFEFF/, ""))).toMatchObject({
+      label: "before",
+      tricky: 'quote " bracket ] pipe | equals = backslash \\ ünïcode\nline',
+    });
 
-      // rsyslog goes down: events keep being written, delivery fails and is retried, nothing is lost.
-      await rsyslog.stop();
-      await writeEvents(org, 20, "while down");
-      await t.app.compliance.siem.deliverDue();
-      const down = await state(org);
-      expect(down.failures).toBeGreaterThanOrEqual(1);
-      expect(down.lastError).toMatch(/ECONNREFUSED/);
-      expect(down.queued).toBeGreaterThanOrEqual(20);
-      await rsyslog.start();
-      await writeEvents(org, 5, "after");
-      await retryNow(org);
-      await deliverUntilAll(org, forwardedSeqs);
-      // Every audit row since forwarding began arrived exactly once, in the chain's order.
-      expect(await forwardedSeqs(org)).toEqual(await ownSeqs(org));
-      expect(await state(org)).toMatchObject({ queued: 0, failures: 0, lastError: null });
-    },
-  );
+    // rsyslog goes down: events keep being written, delivery fails and is retried, nothing is lost.
+    await rsyslog.stop();
+    await writeEvents(org, 20, "while down");
+    await t.app.compliance.siem.deliverDue();
+    const down = await state(org);
+    expect(down.failures).toBeGreaterThanOrEqual(1);
+    expect(down.lastError).toMatch(/ECONNREFUSED/);
+    expect(down.queued).toBeGreaterThanOrEqual(20);
+    await rsyslog.start();
+    await writeEvents(org, 5, "after");
+    await retryNow(org);
+    await deliverUntilAll(org, forwardedSeqs);
+    // Every audit row since forwarding began arrived exactly once, in the chain's order.
+    expect(await forwardedSeqs(org)).toEqual(await ownSeqs(org));
+    expect(await state(org)).toMatchObject({ queued: 0, failures: 0, lastError: null });
+  });
 
-  it(
-    "refuses a server certificate from another CA, keeps the events, and delivers them once the CA is right",
-    { timeout: 120_000 },
-    async () => {
-      const org = await businessOrg("Wrong CA Ltd");
-      // The destination is told to trust a CA that did not sign rsyslog's certificate.
-      await configure(org, { caPem: otherCa });
-      await writeEvents(org, 10, "wrong ca");
-      expect(await t.app.compliance.siem.deliverDue()).toBe(0);
-      const refused = await state(org);
-      expect(refused.failures).toBe(1);
-      expect(refused.lastError).toMatch(/certificate|self.signed|verify/i);
-      expect(refused.queued).toBeGreaterThanOrEqual(10);
-      expect(await forwardedSeqs(org)).toEqual([]);
-      // Without any CA the system's trust store is used: the test CA is not in it either.
-      await configure(org, { caPem: null });
-      await t.app.compliance.siem.deliverDue();
-      expect((await state(org)).lastError).toMatch(/certificate|self.signed|verify/i);
-      expect(await forwardedSeqs(org)).toEqual([]);
+  it("refuses a server certificate from another CA, keeps the events, and delivers them once the CA is right", {
+    timeout: 120_000,
+  }, async () => {
+    const org = await businessOrg("Wrong CA Ltd");
+    // The destination is told to trust a CA that did not sign rsyslog's certificate.
+    await configure(org, { caPem: otherCa });
+    await writeEvents(org, 10, "wrong ca");
+    expect(await t.app.compliance.siem.deliverDue()).toBe(0);
+    const refused = await state(org);
+    expect(refused.failures).toBe(1);
+    expect(refused.lastError).toMatch(/certificate|self.signed|verify/i);
+    expect(refused.queued).toBeGreaterThanOrEqual(10);
+    expect(await forwardedSeqs(org)).toEqual([]);
+    // Without any CA the system's trust store is used: the test CA is not in it either.
+    await configure(org, { caPem: null });
+    await t.app.compliance.siem.deliverDue();
+    expect((await state(org)).lastError).toMatch(/certificate|self.signed|verify/i);
+    expect(await forwardedSeqs(org)).toEqual([]);
 
-      // The right CA: everything queued since forwarding began arrives, in order, once.
-      await configure(org, { caPem: rightCa });
-      await writeEvents(org, 3, "right ca");
-      await deliverUntilAll(org, forwardedSeqs);
-      expect(await forwardedSeqs(org)).toEqual(await ownSeqs(org));
-      expect(await state(org)).toMatchObject({ queued: 0, failures: 0, lastError: null });
-    },
-  );
+    // The right CA: everything queued since forwarding began arrives, in order, once.
+    await configure(org, { caPem: rightCa });
+    await writeEvents(org, 3, "right ca");
+    await deliverUntilAll(org, forwardedSeqs);
+    expect(await forwardedSeqs(org)).toEqual(await ownSeqs(org));
+    expect(await state(org)).toMatchObject({ queued: 0, failures: 0, lastError: null });
+  });
 
   it("sends CEF over the same transport, which rsyslog receives as the message of an RFC 5424 line", {
     timeout: 120_000,
@@ -311,9 +309,17 @@ describe.runIf(haveTls)("SIEM forwarding over TLS (RFC 5425) to a real rsyslog",
     const line = (await received()).find(
       (r) => r.msg.includes(`cs1=${org.organizationId} `) && r.msgid === "test.forwarded",
     );
-    expect(line).toMatchObject({ pri: "134", version: "1", app: "patchpilot", msgid: "test.forwarded", sd: "-" });
+    expect(line).toMatchObject({
+      pri: "134",
+      version: "1",
+      app: "patchpilot",
+      msgid: "test.forwarded",
+      sd: "-",
+    });
     const msg = line?.msg ?? "";
-    expect(msg).toMatch(/^CEF:0\|PatchPilot\|PatchPilot\|[^|]+\|test\.forwarded\|test\.forwarded\|3\|rt=\d+ /);
+    expect(msg).toMatch(
+      /^CEF:0\|PatchPilot\|PatchPilot\|[^|]+\|test\.forwarded\|test\.forwarded\|3\|rt=\d+ /,
+    );
     // The details, with a pipe, an equals sign, a backslash and a line break, escaped as CEF wants
     // and on one line.
     expect(msg).not.toContain("\n");
