@@ -20,6 +20,7 @@ import {
 } from "../../testing/app.js";
 import { runCli } from "../../testing/cli.js";
 import { SYSTEM_CONTEXT } from "../../testing/database.js";
+import { type SeededMsp, seedMsp } from "../../testing/identity-world.js";
 import { requirePeer } from "../../testing/peers.js";
 import { importFixtureAdvisories, seedFleet } from "../../testing/vulns.js";
 import { parsePublicKeyPem } from "./evidence-key.js";
@@ -61,6 +62,7 @@ let org: TestOrg;
 let auditor: TestPerson;
 let operator: TestPerson;
 let other: TestOrg;
+let msp: SeededMsp;
 let dir: string;
 let publicKeyPem: string;
 const from = new Date(Date.now() - 30 * 86_400_000).toISOString();
@@ -74,12 +76,16 @@ beforeAll(async () => {
   auditor = await addTestMember(t.db, org.organizationId, "auditor");
   operator = await addTestMember(t.db, org.organizationId, "operator");
   other = await createTestOrg(t.db, "Someone Else Ltd");
+  // An MSP manages both: its technician assigned here may act here, the other one may not.
+  msp = await seedMsp(t.db, { a: org.organizationId, b: other.organizationId });
   // The owner and another organisation's owner have a second factor; the auditor began enrolling
   // but never confirmed it; the operator has none. The organisation requires it of admins.
   for (const [person, confirmed] of [
     [org.owner, true],
     [other.owner, true],
     [auditor, false],
+    [msp.technicianOfA, true],
+    [msp.technicianOfB, true],
   ] as const) {
     await t.db.owner.query(
       "INSERT INTO user_totp (user_id, secret_sealed, confirmed_at) VALUES ($1, 'sealed-test-key', $2)",
@@ -288,8 +294,13 @@ describe("evidence packs", () => {
       );
       const byUser = new Map(rows.map((r) => [r.source_row_id, JSON.parse(r.row ?? "{}")]));
       expect([...byUser.keys()].sort(), control).toEqual(
-        [org.owner.userId, auditor.userId, operator.userId].sort(),
+        [org.owner.userId, auditor.userId, operator.userId, msp.technicianOfA.userId].sort(),
       );
+      expect(byUser.get(msp.technicianOfA.userId)).toMatchObject({
+        role: "msp_tenant_admin",
+        second_factor: true,
+        required_for_role: true,
+      });
       expect(byUser.get(org.owner.userId)).toMatchObject({
         role: "owner",
         second_factor: true,
@@ -305,7 +316,8 @@ describe("evidence packs", () => {
         required_for_role: false,
       });
       expect(byUser.get(operator.userId)).toMatchObject({ second_factor: false, required_for_role: false });
-      expect(rows.every((r) => !r.row?.includes(other.owner.userId))).toBe(true);
+      for (const outsider of [other.owner, msp.technicianOfB, msp.owner])
+        expect(rows.every((r) => !r.row?.includes(outsider.userId))).toBe(true);
       expect(rows.every((r) => !r.row?.includes("sealed"))).toBe(true);
     }
     const manifest = JSON.parse(files.get("manifest.json")?.toString() ?? "{}");
@@ -400,7 +412,9 @@ describe("evidence packs", () => {
     const seen = await tenant((tx) =>
       tx.db.selectFrom("user_totp").select(["user_id", "confirmed_at"]).execute(),
     );
-    expect(seen.map((r) => r.user_id).sort()).toEqual([org.owner.userId, auditor.userId].sort());
+    expect(seen.map((r) => r.user_id).sort()).toEqual(
+      [org.owner.userId, auditor.userId, msp.technicianOfA.userId].sort(),
+    );
     const platform = await tenant((tx) => tx.db.selectFrom("backup_runs").select(["id", "state"]).execute());
     expect(platform.length).toBeGreaterThanOrEqual(2);
   });
