@@ -8,32 +8,25 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, RsyslogPeer } from "../../bench/common/rsyslog.js";
 import { call, createTestOrg, startTestApp, type TestApp, type TestOrg } from "../../testing/app.js";
 import { SYSTEM_CONTEXT } from "../../testing/database.js";
-import { requirePeer } from "../../testing/peers.js";
+import { requirePeer, requirePeerFile } from "../../testing/peers.js";
 
 const run = promisify(execFile);
 
 // rsyslogd lives in /usr/sbin, which a normal user's PATH may lack; its TLS stream driver is a
-// separate Debian package (rsyslog-gnutls).
-const GTLS_DRIVERS = [
-  "/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so",
-  "/usr/lib/aarch64-linux-gnu/rsyslog/lmnsd_gtls.so",
-  "/usr/lib/rsyslog/lmnsd_gtls.so",
-];
-function haveRsyslogTls(): boolean {
-  const rsyslogd = existsSync("/usr/sbin/rsyslogd") || requirePeer("rsyslogd", "rsyslog");
-  if (!rsyslogd) return false;
-  if (GTLS_DRIVERS.some((f) => existsSync(f))) return true;
-  if (process.env.CI === "true") {
-    throw new Error(
-      "rsyslog's TLS stream driver (lmnsd_gtls) is missing under CI; install Debian package rsyslog-gnutls (bash scripts/install-test-peers.sh)",
-    );
-  }
-  console.warn(
-    "skipping: rsyslog's TLS stream driver is missing; install with: sudo bash scripts/install-test-peers.sh (Debian package rsyslog-gnutls)",
-  );
-  return false;
-}
-const haveTls = haveRsyslogTls() && requirePeer("openssl", "openssl");
+// plug-in in a separate Debian package (rsyslog-gnutls).
+const haveRsyslog = existsSync("/usr/sbin/rsyslogd") || requirePeer("rsyslogd", "rsyslog");
+const haveTls =
+  haveRsyslog &&
+  requirePeerFile(
+    "rsyslog's TLS stream driver (lmnsd_gtls.so)",
+    [
+      "/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so",
+      "/usr/lib/aarch64-linux-gnu/rsyslog/lmnsd_gtls.so",
+      "/usr/lib/rsyslog/lmnsd_gtls.so",
+    ],
+    "rsyslog-gnutls",
+  ) &&
+  requirePeer("openssl", "openssl");
 
 let t: TestApp;
 let dir: string;
