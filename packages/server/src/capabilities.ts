@@ -64,9 +64,13 @@ export async function createApp(deps: ServerDeps, extraRoutes: RouteDefinition[]
     error: logError,
   });
   const patching = createPatchingCapability(deps.db, devices, jobs, logError);
-  const compliance = createComplianceCapability(deps.db, jobs, secrets, {
-    warn: (message, details) => app?.log.warn(details ?? {}, message),
-  });
+  const compliance = createComplianceCapability(
+    deps.db,
+    jobs,
+    secrets,
+    { warn: (message, details) => app?.log.warn(details ?? {}, message) },
+    { platformRetentionDays: deps.config.platformAuditRetentionDays },
+  );
   const ops = createOpsCapability(deps.db, jobs, deps.config, {
     info: (m) => app?.log.info(m),
     error: logError,

@@ -24,6 +24,7 @@ const PATCHING: EvidenceQueryId[] = [
 const ACCESS: EvidenceQueryId[] = ["access_review", "role_changes"];
 const LOGGING: EvidenceQueryId[] = ["audit_chain_verification", "audit_checkpoints", "retention_purges"];
 const ASSETS: EvidenceQueryId[] = ["device_inventory", "stale_devices"];
+const RECOVERY: EvidenceQueryId[] = ["backups", "restore_tests"];
 
 const c = (id: string, title: string, evidence: EvidenceQueryId[]): Control => ({ id, title, evidence });
 
@@ -34,7 +35,7 @@ export const FRAMEWORKS: readonly Framework[] = [
     name: "ISO/IEC 27001:2022 Annex A",
     controls: [
       c("A.5.15", "Access control", ACCESS),
-      c("A.5.17", "Authentication information", ["failed_sign_ins", "access_review"]),
+      c("A.5.17", "Authentication information", ["failed_sign_ins", "access_review", "mfa_coverage"]),
       c("A.5.18", "Access rights", ACCESS),
       c("A.5.23", "Information security for use of cloud services", [
         "policies_in_force",
@@ -42,11 +43,11 @@ export const FRAMEWORKS: readonly Framework[] = [
       ]),
       c("A.5.28", "Collection of evidence", LOGGING),
       c("A.8.2", "Privileged access rights", ACCESS),
-      c("A.8.5", "Secure authentication", ["failed_sign_ins"]),
+      c("A.8.5", "Secure authentication", ["failed_sign_ins", "mfa_coverage"]),
       c("A.8.7", "Protection against malware", ["device_inventory", "patch_sla"]),
       c("A.8.8", "Management of technical vulnerabilities", [...PATCHING, "finding_decisions"]),
       c("A.8.9", "Configuration management", ["policies_in_force", "device_inventory"]),
-      c("A.8.13", "Information backup", ["retention_purges", "audit_checkpoints"]),
+      c("A.8.13", "Information backup", [...RECOVERY, "retention_purges", "audit_checkpoints"]),
       c("A.8.15", "Logging", LOGGING),
       c("A.8.16", "Monitoring activities", ["failed_sign_ins", "stale_devices", "audit_chain_verification"]),
       c("A.8.19", "Installation of software on operational systems", [
@@ -61,7 +62,7 @@ export const FRAMEWORKS: readonly Framework[] = [
     id: "soc2",
     name: "SOC 2 Trust Services Criteria",
     controls: [
-      c("CC6.1", "Logical access security", ACCESS),
+      c("CC6.1", "Logical access security", [...ACCESS, "mfa_coverage"]),
       c("CC6.2", "User registration and authorisation", ["role_changes"]),
       c("CC6.3", "Role-based access, least privilege, removal", ACCESS),
       c("CC6.6", "Protection against threats from outside the system boundary", [
@@ -76,7 +77,11 @@ export const FRAMEWORKS: readonly Framework[] = [
       ]),
       c("CC7.2", "Monitoring of system components for anomalies", ["failed_sign_ins", ...LOGGING]),
       c("CC8.1", "Change management", ["rollout_changes", "policies_in_force", "finding_decisions"]),
-      c("A1.2", "Recovery infrastructure and backups", ["retention_purges", "audit_checkpoints"]),
+      c("A1.2", "Recovery infrastructure and backups", [
+        ...RECOVERY,
+        "retention_purges",
+        "audit_checkpoints",
+      ]),
     ],
   },
   {
@@ -88,7 +93,10 @@ export const FRAMEWORKS: readonly Framework[] = [
         "overdue_critical_high",
       ]),
       c("21(2)(b)", "Incident handling", ["failed_sign_ins", ...LOGGING]),
-      c("21(2)(c)", "Business continuity, backup management and disaster recovery", ["retention_purges"]),
+      c("21(2)(c)", "Business continuity, backup management and disaster recovery", [
+        ...RECOVERY,
+        "retention_purges",
+      ]),
       c("21(2)(d)", "Supply chain security", ["device_inventory"]),
       c("21(2)(e)", "Security in acquisition, development and maintenance, incl. vulnerability handling", [
         ...PATCHING,
@@ -104,6 +112,7 @@ export const FRAMEWORKS: readonly Framework[] = [
       c("21(2)(j)", "Multi-factor authentication and secured communications", [
         "failed_sign_ins",
         "access_review",
+        "mfa_coverage",
       ]),
     ],
   },
@@ -112,7 +121,7 @@ export const FRAMEWORKS: readonly Framework[] = [
     name: "Cyber Essentials",
     controls: [
       c("CE-SUM", "Security update management", PATCHING),
-      c("CE-UAC", "User access control", [...ACCESS, "failed_sign_ins"]),
+      c("CE-UAC", "User access control", [...ACCESS, "failed_sign_ins", "mfa_coverage"]),
       c("CE-SC", "Secure configuration", ["policies_in_force", "device_inventory"]),
       c("CE-MP", "Malware protection", ["device_inventory", "patch_sla"]),
     ],
@@ -124,9 +133,10 @@ export const FRAMEWORKS: readonly Framework[] = [
       c("CIS 1", "Inventory and control of enterprise assets", ASSETS),
       c("CIS 2", "Inventory and control of software assets", ["device_inventory"]),
       c("CIS 4", "Secure configuration of enterprise assets and software", ["policies_in_force"]),
-      c("CIS 6", "Access control management", [...ACCESS, "failed_sign_ins"]),
+      c("CIS 6", "Access control management", [...ACCESS, "failed_sign_ins", "mfa_coverage"]),
       c("CIS 7", "Continuous vulnerability management", [...PATCHING, "finding_decisions"]),
       c("CIS 8", "Audit log management", LOGGING),
+      c("CIS 11", "Data recovery", RECOVERY),
     ],
   },
   {
@@ -137,7 +147,10 @@ export const FRAMEWORKS: readonly Framework[] = [
         ...PATCHING,
         ...ACCESS,
       ]),
-      c("32(1)(c)", "Ability to restore availability and access in a timely manner", ["retention_purges"]),
+      c("32(1)(c)", "Ability to restore availability and access in a timely manner", [
+        ...RECOVERY,
+        "retention_purges",
+      ]),
       c("32(1)(d)", "Regularly testing and evaluating the effectiveness of measures", [
         "audit_chain_verification",
         "patch_sla",

@@ -16,6 +16,12 @@ export const EVIDENCE_QUERIES = {
   audit_chain_verification: "The audit hash chains recomputed at generation time",
   audit_checkpoints: "Signed checkpoints of the audit chains made in the period",
   retention_purges: "Audit history removed by retention in the period, with the kept chain's anchor",
+  mfa_coverage:
+    "People who may act in the organisation at generation time, whether each has a second factor and since when, and the organisation's requirement",
+  backups:
+    "The platform's backups finished in the period: time, result, duration, size and whether the file was verified",
+  restore_tests:
+    "Restore tests of the platform's backups run in the period: time, result and duration (the measured restore time)",
 } as const;
 
 export type EvidenceQueryId = keyof typeof EVIDENCE_QUERIES;

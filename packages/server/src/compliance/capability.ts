@@ -4,7 +4,7 @@ import type { JobRunner } from "../jobs/job-runner.js";
 import type { SecretBox } from "../secrets/secret-box.js";
 import { CHECKPOINT_JOB, signAllCheckpoints } from "./checkpoints/checkpoints.js";
 import { EvidenceKeyStore } from "./evidence/evidence-key.js";
-import { purgeExpiredAuditRows, RETENTION_JOB } from "./retention/retention.js";
+import { purgeExpiredAuditRows, RETENTION_JOB, type RetentionOptions } from "./retention/retention.js";
 import { complianceRoutes } from "./routes.js";
 import { SiemForwarder, type SiemLog } from "./siem/siem-forwarder.js";
 
@@ -27,11 +27,12 @@ export function createComplianceCapability(
   jobs: JobRunner,
   secrets: SecretBox,
   log: SiemLog,
+  retention: RetentionOptions = {},
 ): ComplianceCapability {
   const evidenceKeys = new EvidenceKeyStore(db, secrets);
   const siem = new SiemForwarder(db, secrets, log);
   jobs.register(RETENTION_JOB, async () => {
-    await purgeExpiredAuditRows(db);
+    await purgeExpiredAuditRows(db, new Date(), retention);
   });
   jobs.register(CHECKPOINT_JOB, async () => {
     await signAllCheckpoints(db, await evidenceKeys.current());

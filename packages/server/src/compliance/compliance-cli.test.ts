@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { PLATFORM_ORGANIZATION_ID } from "../audit/chain.js";
 import type { Database } from "../db/database.js";
 import { openDatabase } from "../db/open.js";
 import { SecretBox } from "../secrets/secret-box.js";
@@ -36,6 +37,56 @@ async function open(): Promise<Database> {
 }
 
 describe("patchpilot audit verify after retention", { timeout: 300_000 }, () => {
+  // First, while the platform chain holds only what this test writes: retention cuts a chain only
+  // at its start, so older rows written after newer ones would be kept.
+  it("passes on the platform chain after retention removed its old rows, and fails when a kept one is changed", async () => {
+    const platform = PLATFORM_ORGANIZATION_ID;
+    let db = await open();
+    const now = Date.now();
+    try {
+      vi.useFakeTimers({ toFake: ["Date"] });
+      vi.setSystemTime(new Date(now - 400 * 86_400_000));
+      await db.system(SYSTEM_CONTEXT, async (tx) => {
+        for (let i = 0; i < 3; i++) tx.audit(platform, { action: "test.platform_old", details: { i } });
+      });
+      vi.useRealTimers();
+      await db.system(SYSTEM_CONTEXT, async (tx) => {
+        tx.audit(platform, { action: "test.platform_recent" });
+      });
+      const purged = await purgeExpiredAuditRows(db, new Date(), { platformRetentionDays: 365 });
+      expect(
+        purged.find((p) => p.organizationId === platform && p.chain === "audit")?.removedRows,
+      ).toBeGreaterThanOrEqual(3);
+    } finally {
+      vi.useRealTimers();
+      await db.close();
+    }
+    const ok = await runCli(["audit", "verify", "--org", platform], env);
+    expect(ok.stdout, ok.stderr).toMatch(new RegExp(`ok      ${platform} audit: \\d+ rows`));
+    expect(ok.code).toBe(0);
+
+    db = await open();
+    let seq = 0;
+    try {
+      const [row] = await db.owner.query<{ seq: number }>(
+        "SELECT seq FROM audit_events WHERE organization_id = $1 AND action = 'test.platform_recent'",
+        [platform],
+      );
+      seq = Number(row?.seq);
+      await db.owner.exec("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only");
+      await db.owner.query(
+        "UPDATE audit_events SET action = 'forged' WHERE organization_id = $1 AND seq = $2",
+        [platform, seq],
+      );
+      await db.owner.exec("ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only");
+    } finally {
+      await db.close();
+    }
+    const tampered = await runCli(["audit", "verify", "--org", platform], env);
+    expect(tampered.code).toBe(1);
+    expect(tampered.stdout).toMatch(new RegExp(`BROKEN  ${platform} audit: first broken link at seq ${seq}`));
+  });
+
   it("passes after a purge, proves signed checkpoints, and still fails on tampering", async () => {
     let db = await open();
     const now = Date.now();

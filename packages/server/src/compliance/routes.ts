@@ -35,6 +35,7 @@ const SiemSettings = Type.Object({
   host: Type.String(),
   port: Type.Integer(),
   transport: Type.String(),
+  format: Type.String(),
   facility: Type.Integer(),
   hasCa: Type.Boolean(),
   enabled: Type.Boolean(),
@@ -195,7 +196,7 @@ export function complianceRoutes(
       method: "PUT",
       url: "/api/v1/orgs/:orgId/siem",
       summary:
-        "Forward the organisation's audit events to a SIEM over syslog (RFC 5424; Business plan and up)",
+        "Forward the organisation's audit events to a SIEM over syslog (RFC 5424 or CEF; Business plan and up)",
       tags: ["compliance"],
       permission: "compliance.manage",
       schema: {
@@ -205,6 +206,7 @@ export function complianceRoutes(
             host: Type.String({ minLength: 1, maxLength: 253, pattern: "^[A-Za-z0-9.:-]+$" }),
             port: Type.Integer({ minimum: 1, maximum: 65535 }),
             transport: Type.Union([Type.Literal("udp"), Type.Literal("tcp"), Type.Literal("tls")]),
+            format: Type.Optional(Type.Union([Type.Literal("rfc5424"), Type.Literal("cef")])),
             facility: Type.Integer({ minimum: 0, maximum: 23, default: 16 }),
             caPem: Type.Optional(Nullable(Type.String({ maxLength: 20_000 }))),
             enabled: Type.Boolean({ default: true }),

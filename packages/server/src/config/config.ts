@@ -58,6 +58,8 @@ export interface Config {
   readonly restoreTestDays: number;
   /** Bearer token a Prometheus scraper sends to /metrics; without one, /metrics answers loopback only. */
   readonly metricsToken: Secret | null;
+  /** Days the platform audit chain (events of no organisation) is kept before retention removes them. */
+  readonly platformAuditRetentionDays: number;
 }
 
 /** The document (KEV, EPSS, NVD, Debian) or the base that paths are added to (OSV, Alpine, MSRC). */
@@ -320,6 +322,7 @@ export function loadConfig(processEnv: Env = process.env, cwd = process.cwd()): 
       msrc: feedUrl(env, "msrc"),
     }),
     ...backupSettings(env, cwd),
+    platformAuditRetentionDays: integer(env, "PATCHPILOT_PLATFORM_AUDIT_RETENTION_DAYS", 365, 30, 36_500),
   });
 }
 

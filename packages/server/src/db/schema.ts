@@ -608,6 +608,7 @@ export interface SiemConfigsTable {
   last_error: string | null;
   last_delivered_seq: Generated<number>;
   updated_at: GeneratedTimestamp;
+  format: Generated<"rfc5424" | "cef">;
 }
 
 export interface SiemOutboxTable {

@@ -20,11 +20,14 @@ export const GLOBAL_TABLES: Readonly<Record<string, string>> = {
   feed_state: "the health of the public feeds; read-only to tenants",
   knowledge_base_generation: "a counter of knowledge-base changes; read-only to tenants",
   jobs: "the system's own work queue; system role only, payloads name their organisation",
-  user_totp: "a person's second factor (sealed); system role only",
+  user_totp:
+    "a person's second factor (sealed); system role only, but for whether and since when one is on, to their organisations",
   user_recovery_codes: "a person's hashed recovery codes; system role only",
   pending_sign_ins: "a person's half-done sign-in; system role only",
-  backup_runs: "the platform's record of its own backups; the system role only",
-  restore_tests: "the platform's record of its restore tests; the system role only",
+  backup_runs:
+    "the platform's record of its own backups; the system role, and tenants for their descriptive columns (evidence)",
+  restore_tests:
+    "the platform's record of its restore tests; the system role, and tenants for their descriptive columns (evidence)",
   status_probes: "the server's own uptime probes for the public status page; no tenant data",
   evidence_keys: "the server's evidence signing key (the private half sealed); system role only",
 };

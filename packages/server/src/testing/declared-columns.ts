@@ -497,6 +497,7 @@ export const DECLARED_COLUMNS: { [T in keyof DB]: Columns<DB[T]> } = {
     last_error: true,
     last_delivered_seq: true,
     updated_at: true,
+    format: true,
   },
   siem_outbox: { organization_id: true, seq: true, queued_at: true },
   backup_runs: {

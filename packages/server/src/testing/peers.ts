@@ -1,4 +1,4 @@
-import { accessSync, constants, statSync } from "node:fs";
+import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { delimiter, join } from "node:path";
 
 const reported = new Set<string>();
@@ -33,6 +33,28 @@ export function requirePeer(command: string, debianPackage: string): boolean {
     reported.add(command);
     console.warn(
       `skipping: ${command} not found; install with: sudo bash scripts/install-test-peers.sh ` +
+        `(Debian package ${debianPackage})`,
+    );
+  }
+  return false;
+}
+
+/**
+ * Like `requirePeer`, for a peer that is a file rather than a command on PATH (a plug-in another
+ * program loads, such as rsyslog's TLS stream driver): present when any of `candidates` exists.
+ */
+export function requirePeerFile(what: string, candidates: readonly string[], debianPackage: string): boolean {
+  if (candidates.some((file) => existsSync(file))) return true;
+  if (process.env.CI === "true") {
+    throw new Error(
+      `test peer ${what} not found under CI; install Debian package ${debianPackage} ` +
+        "(bash scripts/install-test-peers.sh)",
+    );
+  }
+  if (!reported.has(what)) {
+    reported.add(what);
+    console.warn(
+      `skipping: ${what} not found; install with: sudo bash scripts/install-test-peers.sh ` +
         `(Debian package ${debianPackage})`,
     );
   }

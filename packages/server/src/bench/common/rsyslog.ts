@@ -16,10 +16,17 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** PEM files for rsyslog's TLS listener (GnuTLS stream driver, RFC 5425). */
+export interface RsyslogTlsFiles {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}
+
 /**
  * A real rsyslogd on loopback with its own config, pid file and work directory: imtcp (octet
- * counting) in, rsyslog's own RFC 5424 parser and mmpstrucdata for the structured data, and one
- * JSON line per message out.
+ * counting) in, plain or over TLS with the gtls stream driver, rsyslog's own RFC 5424 parser
+ * and mmpstrucdata for the structured data, and one JSON line per message out.
  */
 export class RsyslogPeer {
   #process: ChildProcess | null = null;
@@ -28,6 +35,8 @@ export class RsyslogPeer {
   constructor(
     readonly dir: string,
     readonly port: number,
+    /** Listen with TLS, presenting this certificate; the files may be swapped between restarts. */
+    readonly tls: RsyslogTlsFiles | null = null,
   ) {
     this.output = path.join(dir, "out.json");
   }
@@ -36,8 +45,13 @@ export class RsyslogPeer {
     const conf = path.join(this.dir, "rsyslog.conf");
     await writeFile(
       conf,
-      `global(workDirectory="${this.dir}" maxMessageSize="64k")
-module(load="imtcp")
+      `global(workDirectory="${this.dir}" maxMessageSize="64k"${
+        this.tls
+          ? ` defaultNetstreamDriver="gtls" defaultNetstreamDriverCAFile="${this.tls.caFile}"` +
+            ` defaultNetstreamDriverCertFile="${this.tls.certFile}" defaultNetstreamDriverKeyFile="${this.tls.keyFile}"`
+          : ""
+      })
+module(load="imtcp"${this.tls ? ' streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon"' : ""})
 module(load="mmpstrucdata")
 template(name="pp" type="list" option.jsonf="on") {
   property(outname="pri" name="pri" format="jsonf")

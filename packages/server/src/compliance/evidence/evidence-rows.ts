@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
-import type { EvidenceQueryId } from "@patchpilot/domain";
+import { type EvidenceQueryId, isRole } from "@patchpilot/domain";
 import canonicalizeModule from "canonicalize";
 import { sql } from "kysely";
 import { verifyChain } from "../../audit/verify.js";
 import type { OrganizationTransaction } from "../../db/database.js";
+import { requiresSecondFactor } from "../../identity/two-factor/security-settings.js";
 
 const canonicalize = canonicalizeModule as unknown as (input: unknown) => string | undefined;
 const DAY_MS = 86_400_000;
@@ -294,7 +295,137 @@ export async function evidenceRows(
     }
     case "audit_chain_verification":
       return chainAtPeriodEnd(tx, p);
+    case "mfa_coverage":
+      return mfaCoverage(tx, p);
+    case "backups": {
+      // A platform table: the application role may read these columns only (migration 0010), and
+      // the rows name no organisation, so every organisation sees the same platform evidence.
+      const rows = await tx.db
+        .selectFrom("backup_runs")
+        .select([
+          "id",
+          "trigger",
+          "state",
+          "started_at",
+          "finished_at",
+          "duration_ms",
+          "bytes",
+          "verified_at",
+          "removed_at",
+        ])
+        .where("finished_at", ">=", p.from)
+        .where("finished_at", "<", p.to)
+        .orderBy("finished_at")
+        .orderBy("id")
+        .execute();
+      const query =
+        "SELECT id, trigger, state, started_at, finished_at, duration_ms, bytes, verified_at, removed_at FROM backup_runs WHERE finished_at >= :from AND finished_at < :to ORDER BY finished_at, id";
+      return rows.map((r) =>
+        evidenceRow(
+          evidence,
+          "backup_runs",
+          query,
+          {
+            ...r,
+            id: Number(r.id),
+            bytes: r.bytes === null ? null : Number(r.bytes),
+            verified: r.verified_at !== null,
+          },
+          {
+            id: String(r.id),
+            occurredAt: r.finished_at,
+            adverse: r.state !== "succeeded" || r.verified_at === null,
+          },
+        ),
+      );
+    }
+    case "restore_tests": {
+      const rows = await tx.db
+        .selectFrom("restore_tests")
+        .select(["id", "ok", "started_at", "finished_at", "duration_ms", "backup_bytes"])
+        .where("finished_at", ">=", p.from)
+        .where("finished_at", "<", p.to)
+        .orderBy("finished_at")
+        .orderBy("id")
+        .execute();
+      const query =
+        "SELECT id, ok, started_at, finished_at, duration_ms, backup_bytes FROM restore_tests WHERE finished_at >= :from AND finished_at < :to ORDER BY finished_at, id";
+      return rows.map((r) =>
+        evidenceRow(
+          evidence,
+          "restore_tests",
+          query,
+          {
+            ...r,
+            id: Number(r.id),
+            backup_bytes: r.backup_bytes === null ? null : Number(r.backup_bytes),
+          },
+          { id: String(r.id), occurredAt: r.finished_at, adverse: !r.ok },
+        ),
+      );
+    }
   }
+}
+
+/**
+ * Everyone who may act in the organisation when the pack is made (members, and MSP technicians
+ * assigned to it), whether each has a confirmed second factor and since when, and what the
+ * organisation requires. A person without a second factor is adverse whatever the requirement:
+ * the controls ask for multi-factor authentication, the requirement is shown beside it. Only
+ * `user_id` and `confirmed_at` of user_totp are readable by the application role, for these
+ * people only (migration 0010).
+ */
+async function mfaCoverage(tx: OrganizationTransaction, p: Period): Promise<EvidenceRow[]> {
+  const settings = await tx.db
+    .selectFrom("organization_security_settings")
+    .select("two_factor_required")
+    .executeTakeFirst();
+  const requirement = settings?.two_factor_required ?? "off";
+  const members = await tx.db
+    .selectFrom("memberships as m")
+    .leftJoin("user_totp as t", "t.user_id", "m.user_id")
+    .select(["m.user_id", "m.role", "m.created_at", "t.confirmed_at"])
+    .where("m.created_at", "<", p.to)
+    .orderBy("m.user_id")
+    .execute();
+  const technicians = await tx.db
+    .selectFrom("msp_assignments as a")
+    .leftJoin("user_totp as t", "t.user_id", "a.user_id")
+    .select(["a.user_id", "a.created_at", "t.confirmed_at"])
+    .where("a.created_at", "<", p.to)
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb.selectFrom("memberships as m").select("m.user_id").whereRef("m.user_id", "=", "a.user_id"),
+        ),
+      ),
+    )
+    .orderBy("a.user_id")
+    .execute();
+  const people = [
+    ...members.map((m) => ({ ...m, role: m.role })),
+    ...technicians.map((a) => ({ ...a, role: "msp_tenant_admin" })),
+  ];
+  const query =
+    "SELECT m.user_id, m.role, t.confirmed_at FROM memberships m LEFT JOIN user_totp t USING (user_id) WHERE m.created_at < :to" +
+    " UNION msp_assignments (role msp_tenant_admin); organization_security_settings.two_factor_required";
+  return people.map((person) => {
+    const on = person.confirmed_at !== null;
+    return evidenceRow(
+      "mfa_coverage",
+      "memberships",
+      query,
+      {
+        user_id: person.user_id,
+        role: person.role,
+        second_factor: on,
+        second_factor_since: person.confirmed_at,
+        organization_requirement: requirement,
+        required_for_role: isRole(person.role) && requiresSecondFactor(requirement, person.role),
+      },
+      { id: person.user_id, occurredAt: person.confirmed_at, adverse: !on },
+    );
+  });
 }
 
 /**

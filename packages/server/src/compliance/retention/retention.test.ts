@@ -1,6 +1,8 @@
 import { sql } from "kysely";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { PLATFORM_ORGANIZATION_ID } from "../../audit/chain.js";
 import { verifyChain } from "../../audit/verify.js";
+import { loadConfig } from "../../config/config.js";
 import {
   addTestMember,
   call,
@@ -8,6 +10,7 @@ import {
   startTestApp,
   type TestApp,
   type TestOrg,
+  testConfig,
 } from "../../testing/app.js";
 import { SYSTEM_CONTEXT } from "../../testing/database.js";
 import { purgeExpiredAuditRows } from "./retention.js";
@@ -190,6 +193,105 @@ describe("audit retention by plan", () => {
       }),
     ).rejects.toThrow(/append-only/);
     expect((await verifyChain(t.db.systemReader, id, "audit")).valid).toBe(true);
+  });
+});
+
+describe("platform chain retention", () => {
+  const PLATFORM = PLATFORM_ORGANIZATION_ID;
+
+  async function writePlatform(label: string, audit: number, device: number) {
+    await t.db.system(SYSTEM_CONTEXT, async (tx) => {
+      for (let i = 0; i < audit; i++) tx.audit(PLATFORM, { action: "test.platform", details: { label, i } });
+      for (let i = 0; i < device; i++)
+        tx.deviceEvent(PLATFORM, { eventType: "test.platform", deviceId: null, details: { label, i } });
+    });
+  }
+
+  it("removes the platform chain's rows past the configured platform retention, anchored, so it still verifies and still catches tampering", async () => {
+    const now = Date.now();
+    const days = 100;
+    await at(new Date(now - (days + 50) * DAY), () => writePlatform("expired", 3, 2));
+    await at(new Date(now - (days + 0.01) * DAY), () => writePlatform("just expired", 1, 1));
+    await at(new Date(now - (days - 0.01) * DAY), () => writePlatform("just kept", 1, 1));
+    await writePlatform("today", 1, 1);
+    const before = {
+      audit: await rows(PLATFORM, "audit_events"),
+      device: await rows(PLATFORM, "device_events"),
+    };
+    const at0 = new Date();
+    const cutoff = at0.getTime() - days * DAY;
+    const results = await purgeExpiredAuditRows(t.db, at0, { platformRetentionDays: days });
+    const removed = {
+      audit: before.audit.filter((r) => r.occurred_at.getTime() < cutoff).length,
+      device: before.device.filter((r) => r.occurred_at.getTime() < cutoff).length,
+    };
+    expect(removed.audit).toBeGreaterThanOrEqual(4);
+    expect(removed.device).toBeGreaterThanOrEqual(3);
+    expect(
+      results
+        .filter((r) => r.organizationId === PLATFORM)
+        .map((r) => [r.chain, r.removedRows, r.retentionDays]),
+    ).toEqual([
+      ["audit", removed.audit, days],
+      ["device", removed.device, days],
+    ]);
+    const audit = await rows(PLATFORM, "audit_events");
+    const device = await rows(PLATFORM, "device_events");
+    expect(audit.filter((r) => r.action !== "audit.retention_purged")).toEqual(
+      before.audit.filter((r) => r.occurred_at.getTime() >= cutoff),
+    );
+    expect(device).toEqual(before.device.filter((r) => r.occurred_at.getTime() >= cutoff));
+    expect(device.map((r) => r.details.label).slice(-2)).toEqual(["just kept", "today"]);
+    // The purge is recorded on the platform chain itself.
+    expect(audit.slice(-2).map((r) => [r.action, r.details.chain, r.details.removedRows])).toEqual([
+      ["audit.retention_purged", "audit", removed.audit],
+      ["audit.retention_purged", "device", removed.device],
+    ]);
+    const reports = [
+      await verifyChain(t.db.systemReader, PLATFORM, "audit"),
+      await verifyChain(t.db.systemReader, PLATFORM, "device"),
+    ];
+    expect(reports.map((c) => c.valid)).toEqual([true, true]);
+    expect(reports.map((c) => c.anchorSeq)).toEqual([
+      Math.max(...before.audit.filter((r) => r.occurred_at.getTime() < cutoff).map((r) => Number(r.seq))),
+      Math.max(...before.device.filter((r) => r.occurred_at.getTime() < cutoff).map((r) => Number(r.seq))),
+    ]);
+
+    // Nothing more to remove: no new rows, no new purge events.
+    expect(
+      (await purgeExpiredAuditRows(t.db, at0, { platformRetentionDays: days })).filter(
+        (r) => r.organizationId === PLATFORM,
+      ),
+    ).toEqual([]);
+
+    // A kept platform row edited by a superuser (triggers off) breaks the chain at that row.
+    const kept = device.at(-1);
+    await t.db.owner.exec("ALTER TABLE device_events DISABLE TRIGGER device_events_append_only");
+    await t.db.owner.query(
+      'UPDATE device_events SET details = \'{"label":"forged"}\' WHERE organization_id = $1 AND seq = $2',
+      [PLATFORM, kept?.seq],
+    );
+    await t.db.owner.exec("ALTER TABLE device_events ENABLE TRIGGER device_events_append_only");
+    expect((await verifyChain(t.db.systemReader, PLATFORM, "device")).firstBroken).toEqual({
+      seq: Number(kept?.seq),
+      reason: "its content does not match its hash",
+    });
+  });
+
+  it("keeps the platform chain a year by default, and refuses a platform retention under 30 days in the configuration", async () => {
+    const now = Date.now();
+    await at(new Date(now - 200 * DAY), () => writePlatform("200 days", 1, 0));
+    await purgeExpiredAuditRows(t.db, new Date());
+    const labels = (await rows(PLATFORM, "audit_events")).map((r) => r.details.label);
+    expect(labels).toContain("200 days");
+    expect(testConfig().platformAuditRetentionDays).toBe(365);
+    expect(
+      loadConfig({ PATCHPILOT_PLATFORM_AUDIT_RETENTION_DAYS: "730" }, "/tmp").platformAuditRetentionDays,
+    ).toBe(730);
+    for (const bad of ["29", "1.5", "forever"])
+      expect(() => loadConfig({ PATCHPILOT_PLATFORM_AUDIT_RETENTION_DAYS: bad }, "/tmp"), bad).toThrow(
+        /PATCHPILOT_PLATFORM_AUDIT_RETENTION_DAYS must be a whole number from 30 to 36500/,
+      );
   });
 });
 

@@ -1,12 +1,19 @@
 import { auditRetentionDays, isPlan } from "@patchpilot/domain";
 import { sql, type Transaction } from "kysely";
-import type { ChainName } from "../../audit/chain.js";
+import { type ChainName, PLATFORM_ORGANIZATION_ID } from "../../audit/chain.js";
 import type { Database } from "../../db/database.js";
 import type { DB } from "../../db/schema.js";
 import { SYSTEM_WORK } from "../../db/unit-of-work.js";
 
 export const RETENTION_JOB = "compliance.retention";
 const DAY_MS = 86_400_000;
+/** How long the platform chain (events of no organisation) is kept unless configured. */
+export const DEFAULT_PLATFORM_RETENTION_DAYS = 365;
+
+export interface RetentionOptions {
+  /** Days the platform chain keeps (PATCHPILOT_PLATFORM_AUDIT_RETENTION_DAYS), at least 30. */
+  platformRetentionDays?: number;
+}
 
 export interface PurgeResult {
   organizationId: string;
@@ -22,12 +29,18 @@ const TABLE = { audit: "audit_events", device: "device_events" } as const;
 
 /**
  * Removes, from every organisation's two chains, the rows older than its plan's retention, and
- * records each removal as an audit event in the same transaction. Only a prefix of a chain is
- * ever removed (the rows before the first row that is still within retention), so the chain
- * stays one unbroken run from its anchor (the last removed row's seq and hash) to its head.
- * The deletes run as the `patchpilot_retention` role, the only role the audit tables let delete.
+ * from the platform chain (events of no organisation) those older than the platform retention,
+ * and records each removal as an audit event on the purged chain's organisation in the same
+ * transaction. Only a prefix of a chain is ever removed (the rows before the first row that is
+ * still within retention), so the chain stays one unbroken run from its anchor (the last removed
+ * row's seq and hash) to its head. The deletes run as the `patchpilot_retention` role, the only
+ * role the audit tables let delete.
  */
-export async function purgeExpiredAuditRows(db: Database, now: Date = new Date()): Promise<PurgeResult[]> {
+export async function purgeExpiredAuditRows(
+  db: Database,
+  now: Date = new Date(),
+  options: RetentionOptions = {},
+): Promise<PurgeResult[]> {
   const organizations = await db.systemReader
     .selectFrom("organizations")
     .select(["id", "plan", "audit_retention_days"])
@@ -35,44 +48,55 @@ export async function purgeExpiredAuditRows(db: Database, now: Date = new Date()
     .execute();
   const results: PurgeResult[] = [];
   for (const org of organizations) {
-    if (!isPlan(org.plan)) continue;
-    const retentionDays = auditRetentionDays(org.plan, org.audit_retention_days);
-    const cutoff = new Date(now.getTime() - retentionDays * DAY_MS);
-    // One transaction per organisation: a failure in one leaves the others purged.
-    const purged = await db.system(SYSTEM_WORK, async (tx) => {
-      const done: PurgeResult[] = [];
-      await sql`SELECT set_config('role', 'patchpilot_retention', true)`.execute(tx.db);
-      for (const chain of ["audit", "device"] as const) {
-        const removed = await purgeChain(tx.db, org.id, chain, cutoff);
-        if (removed)
-          done.push({
-            organizationId: org.id,
-            chain,
-            retentionDays,
-            cutoff: cutoff.toISOString(),
-            ...removed,
-          });
-      }
-      // The audit rows of the purge are appended as the system role, like any other.
-      await sql`SELECT set_config('role', 'patchpilot_system', true)`.execute(tx.db);
-      for (const r of done) {
-        tx.audit(org.id, {
-          action: "audit.retention_purged",
-          target: { type: "audit_chain", id: r.chain },
-          details: {
-            chain: r.chain,
-            retentionDays,
-            cutoff: r.cutoff,
-            removedRows: r.removedRows,
-            throughSeq: r.throughSeq,
-          },
-        });
-      }
-      return done;
-    });
-    results.push(...purged);
+    if (org.id === PLATFORM_ORGANIZATION_ID || !isPlan(org.plan)) continue;
+    results.push(
+      ...(await purgeOrganization(db, org.id, auditRetentionDays(org.plan, org.audit_retention_days), now)),
+    );
   }
+  const platformDays = options.platformRetentionDays ?? DEFAULT_PLATFORM_RETENTION_DAYS;
+  results.push(...(await purgeOrganization(db, PLATFORM_ORGANIZATION_ID, platformDays, now)));
   return results;
+}
+
+/** One organisation's (or the platform's) two chains, in one transaction: a failure in one leaves the others purged. */
+async function purgeOrganization(
+  db: Database,
+  organizationId: string,
+  retentionDays: number,
+  now: Date,
+): Promise<PurgeResult[]> {
+  const cutoff = new Date(now.getTime() - retentionDays * DAY_MS);
+  return db.system(SYSTEM_WORK, async (tx) => {
+    const done: PurgeResult[] = [];
+    await sql`SELECT set_config('role', 'patchpilot_retention', true)`.execute(tx.db);
+    for (const chain of ["audit", "device"] as const) {
+      const removed = await purgeChain(tx.db, organizationId, chain, cutoff);
+      if (removed)
+        done.push({
+          organizationId,
+          chain,
+          retentionDays,
+          cutoff: cutoff.toISOString(),
+          ...removed,
+        });
+    }
+    // The audit rows of the purge are appended as the system role, like any other.
+    await sql`SELECT set_config('role', 'patchpilot_system', true)`.execute(tx.db);
+    for (const r of done) {
+      tx.audit(organizationId, {
+        action: "audit.retention_purged",
+        target: { type: "audit_chain", id: r.chain },
+        details: {
+          chain: r.chain,
+          retentionDays,
+          cutoff: r.cutoff,
+          removedRows: r.removedRows,
+          throughSeq: r.throughSeq,
+        },
+      });
+    }
+    return done;
+  });
 }
 
 async function purgeChain(

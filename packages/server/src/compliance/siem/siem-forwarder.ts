@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import type { Database } from "../../db/database.js";
 import type { SecretBox } from "../../secrets/secret-box.js";
+import { formatCefSyslog } from "./cef-format.js";
 import { type ForwardedEvent, formatRfc5424 } from "./syslog-format.js";
 import { sendBatch } from "./syslog-transport.js";
 
@@ -93,6 +94,7 @@ export class SiemForwarder {
             host: string;
             port: number;
             transport: "udp" | "tcp" | "tls";
+            format: "rfc5424" | "cef";
             facility: number;
             sealed_ca_pem: string | null;
             failures: number;
@@ -100,7 +102,7 @@ export class SiemForwarder {
           UPDATE siem_configs SET leased_until = now() + make_interval(secs => ${LEASE_SECONDS})
            WHERE organization_id = ${organizationId} AND enabled AND next_attempt_at <= now()
              AND (leased_until IS NULL OR leased_until < now())
-          RETURNING host, port, transport, facility, sealed_ca_pem, failures`.execute(tx.db)
+          RETURNING host, port, transport, format, facility, sealed_ca_pem, failures`.execute(tx.db)
         ).rows[0],
       { unaudited: "leasing a SIEM destination for delivery is bookkeeping" },
     );
@@ -119,9 +121,10 @@ export class SiemForwarder {
       const caPem = leased.sealed_ca_pem
         ? this.secrets.open(leased.sealed_ca_pem, `siem-ca:${organizationId}`)
         : null;
+      const format = leased.format === "cef" ? formatCefSyslog : formatRfc5424;
       await sendBatch(
         { host: leased.host, port: leased.port, transport: leased.transport, caPem },
-        events.map((e) => formatRfc5424(e, leased.facility)),
+        events.map((e) => format(e, leased.facility)),
       );
       delivered = events.length;
       lastSeq = events.at(-1)?.seq ?? 0;

@@ -9,6 +9,8 @@ export interface SiemSettingsInput {
   host: string;
   port: number;
   transport: "udp" | "tcp" | "tls";
+  /** RFC 5424 with structured data (the default), or an ArcSight CEF line in the message. */
+  format?: "rfc5424" | "cef";
   facility: number;
   caPem?: string | null;
   enabled: boolean;
@@ -18,6 +20,7 @@ export interface SiemSettingsView {
   host: string;
   port: number;
   transport: string;
+  format: string;
   facility: number;
   hasCa: boolean;
   enabled: boolean;
@@ -41,6 +44,7 @@ export async function getSiemSettings(db: Database, ctx: RequestContext): Promis
       host: row.host,
       port: row.port,
       transport: row.transport,
+      format: row.format,
       facility: row.facility,
       hasCa: row.sealed_ca_pem !== null,
       enabled: row.enabled,
@@ -81,6 +85,7 @@ export async function putSiemSettings(
       host: input.host,
       port: input.port,
       transport: input.transport,
+      format: input.format ?? "rfc5424",
       facility: input.facility,
       sealed_ca_pem: sealed,
       enabled: input.enabled,
@@ -100,6 +105,7 @@ export async function putSiemSettings(
         host: input.host,
         port: input.port,
         transport: input.transport,
+        format: input.format ?? "rfc5424",
         facility: input.facility,
         ca: input.caPem ? "set" : "none",
         enabled: input.enabled,

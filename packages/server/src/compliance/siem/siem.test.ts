@@ -117,6 +117,8 @@ describe("SIEM forwarding over syslog", () => {
       { host: "127.0.0.1", port: 514, transport: "tcp", facility: 24, enabled: true },
       { host: "bad host", port: 514, transport: "tcp", facility: 16, enabled: true },
       { host: "127.0.0.1", port: 514, transport: "tcp", facility: 16, enabled: true, caPem: "not a cert" },
+      { host: "127.0.0.1", port: 514, transport: "tcp", facility: 16, enabled: true, format: "json" },
+      { host: "127.0.0.1", port: 514, transport: "tcp", facility: 16, enabled: true, format: "CEF" },
     ]) {
       const res = await call(t.app, { method: "PUT", url: siemUrl(), as: org.owner, body });
       expect(res.statusCode, JSON.stringify(body)).toBe(400);

@@ -35,7 +35,6 @@ function printable(value: string, max: number): string {
  * organisation, sequence number, actor, action, target and result, and the details as UTF-8 JSON.
  */
 export function formatRfc5424(e: ForwardedEvent, facility: number): string {
-  const severity = e.result === "success" ? 6 : 4;
   const params: [string, string][] = [
     ["org", e.organizationId],
     ["seq", String(e.seq)],
@@ -47,7 +46,17 @@ export function formatRfc5424(e: ForwardedEvent, facility: number): string {
   if (e.errorCode) params.push(["errorCode", e.errorCode]);
   const sd = `[${SD_ID} ${params.map(([k, v]) => `${k}="${paramValue(v)}"`).join(" ")}]`;
   const msg = `\uFEFF${JSON.stringify(e.details)}`;
-  return `<${facility * 8 + severity}>1 ${e.occurredAt.toISOString()} ${HOST} ${APP_NAME} - ${printable(e.action, 32)} ${sd} ${msg}`;
+  return `${syslogHeader(e, facility)} ${sd} ${msg}`;
+}
+
+/**
+ * The RFC 5424 HEADER of an event's message: PRI from the facility and the severity
+ * (informational for a success, warning for a failure), time, host, app name, no PROCID, and
+ * the action as MSGID.
+ */
+export function syslogHeader(e: ForwardedEvent, facility: number): string {
+  const severity = e.result === "success" ? 6 : 4;
+  return `<${facility * 8 + severity}>1 ${e.occurredAt.toISOString()} ${HOST} ${APP_NAME} - ${printable(e.action, 32)}`;
 }
 
 /** RFC 6587 §3.4.1 / RFC 5425 §4.3 octet counting: `MSG-LEN SP SYSLOG-MSG`. */

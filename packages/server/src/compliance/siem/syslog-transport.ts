@@ -1,5 +1,5 @@
 import { createSocket } from "node:dgram";
-import { connect as connectTcp, type Socket } from "node:net";
+import { connect as connectTcp, isIP, type Socket } from "node:net";
 import { connect as connectTls } from "node:tls";
 import { octetCounted } from "./syslog-format.js";
 
@@ -43,7 +43,9 @@ export async function sendBatch(dest: SyslogDestination, messages: string[]): Pr
             {
               host: dest.host,
               port: dest.port,
-              servername: dest.host,
+              // SNI carries host names only (RFC 6066); an address is checked against the
+              // certificate's IP entries all the same.
+              ...(isIP(dest.host) ? {} : { servername: dest.host }),
               minVersion: "TLSv1.2",
               ...(dest.caPem ? { ca: dest.caPem } : {}),
             },
