@@ -67,6 +67,7 @@ function view(
 function auditDetails(
   input: AlertRuleInput,
   columns: { threshold: number | null; window_minutes: number | null },
+  emails: string[],
 ) {
   return {
     name: input.name,
@@ -74,7 +75,7 @@ function auditDetails(
     enabled: input.enabled ?? true,
     threshold: columns.threshold,
     windowMinutes: columns.window_minutes,
-    emailRecipients: input.emails?.length ?? 0,
+    emailRecipients: emails.length,
     webhookHost: input.webhook ? new URL(input.webhook.url).host : null,
   };
 }
@@ -169,7 +170,7 @@ export async function createAlertRule(
     tx.audit({
       action: "alert_rules.created",
       target: { type: "alert_rule", id },
-      details: auditDetails(input, columns),
+      details: auditDetails(input, columns, emails),
     });
   });
   return getAlertRule(deps, ctx, id);
@@ -228,7 +229,10 @@ export async function updateAlertRule(
     tx.audit({
       action: "alert_rules.updated",
       target: { type: "alert_rule", id: ruleId },
-      details: { ...auditDetails(input, columns), webhookSecret: input.webhook?.secret ? "changed" : "kept" },
+      details: {
+        ...auditDetails(input, columns, emails),
+        webhookSecret: input.webhook?.secret ? "changed" : "kept",
+      },
     });
   });
   return getAlertRule(deps, ctx, ruleId);

@@ -10,7 +10,7 @@ import { AppError } from "../../http/errors.js";
  * when a notice is sent (so a name that later points inside is refused too). Loopback (over http
  * too) is allowed only when the operator turns it on, for single-host setups and tests.
  */
-const INTERNAL = new BlockList();
+const INTERNAL_V4 = new BlockList();
 for (const [network, prefix] of [
   ["0.0.0.0", 8],
   ["10.0.0.0", 8],
@@ -27,13 +27,15 @@ for (const [network, prefix] of [
   ["224.0.0.0", 4],
   ["240.0.0.0", 4],
 ] as const) {
-  INTERNAL.addSubnet(network, prefix, "ipv4");
+  INTERNAL_V4.addSubnet(network, prefix, "ipv4");
 }
+// Kept apart from the IPv4 list: a BlockList matches IPv4 addresses against IPv4-mapped IPv6 rules.
+const INTERNAL_V6 = new BlockList();
 for (const [network, prefix] of [
   ["::", 128],
   ["::1", 128],
-  // IPv4-mapped and NAT64 forms of any IPv4 address: a public host is reached by its own address.
-  ["::ffff:0:0", 96],
+  // NAT64 forms of IPv4 addresses (IPv4-mapped ones are refused below): a public host is reached by
+  // its own address.
   ["64:ff9b::", 96],
   ["100::", 64],
   ["2001:db8::", 32],
@@ -41,26 +43,28 @@ for (const [network, prefix] of [
   ["fe80::", 10],
   ["ff00::", 8],
 ] as const) {
-  INTERNAL.addSubnet(network, prefix, "ipv6");
+  INTERNAL_V6.addSubnet(network, prefix, "ipv6");
 }
 
-const LOOPBACK = new BlockList();
-LOOPBACK.addSubnet("127.0.0.0", 8, "ipv4");
-LOOPBACK.addAddress("::1", "ipv6");
+const LOOPBACK_V4 = new BlockList();
+LOOPBACK_V4.addSubnet("127.0.0.0", 8, "ipv4");
 
 function family(address: string): "ipv4" | "ipv6" {
   return isIP(address) === 6 ? "ipv6" : "ipv4";
 }
 
 export function isLoopbackAddress(address: string): boolean {
-  return isIP(address) !== 0 && LOOPBACK.check(address, family(address));
+  if (isIP(address) === 4) return LOOPBACK_V4.check(address, "ipv4");
+  return isIP(address) === 6 && /^(0{0,4}:){2,7}0{0,3}1$/.test(address);
 }
 
 /** Whether a webhook may connect to this address. */
 export function mayConnectTo(address: string, allowLoopback: boolean): boolean {
   if (isIP(address) === 0) return false;
   if (allowLoopback && isLoopbackAddress(address)) return true;
-  return !INTERNAL.check(address, family(address));
+  if (family(address) === "ipv4") return !INTERNAL_V4.check(address, "ipv4");
+  if (/^(0{0,4}:){0,5}:?ffff:/i.test(address)) return false; // IPv4-mapped
+  return !INTERNAL_V6.check(address, "ipv6");
 }
 
 const INTERNAL_NAMES = /(^|\.)(localhost|local|internal|intranet|lan|home\.arpa|localdomain)$/i;
