@@ -258,3 +258,26 @@ describe("alert rules API", () => {
     expect(theirRow?.name).toBe("Theirs");
   });
 });
+
+describe("alert settings", () => {
+  it("reads the SMTP server once, keeps its password out of printing, and refuses a wrong scheme", async () => {
+    const { loadConfig } = await import("../../config/config.js");
+    const base = { PATCHPILOT_DATA_DIR: "/nonexistent" };
+    const config = loadConfig({
+      ...base,
+      PATCHPILOT_SMTP_URL: "smtps://alerts:hunter2-secret@mail.example.com:465",
+    });
+    expect(config.smtpUrl?.reveal()).toBe("smtps://alerts:hunter2-secret@mail.example.com:465");
+    expect(JSON.stringify(config)).not.toContain("hunter2");
+    expect(config.alertEvaluationSeconds).toBe(60);
+    expect(config.alertWebhookLoopback).toBe(false);
+    expect(loadConfig({ ...base, PATCHPILOT_SMTP_HOST: "relay.example.com" }).smtpUrl?.reveal()).toBe(
+      "smtp://relay.example.com:587",
+    );
+    expect(() =>
+      loadConfig({ ...base, PATCHPILOT_SMTP_URL: "http://user:hunter2@mail.example.com" }),
+    ).toThrow(/smtp:\/\/ or smtps:\/\//);
+    expect(() => loadConfig({ ...base, PATCHPILOT_SMTP_URL: "::hunter2::" })).toThrow(/^(?!.*hunter2)/);
+    expect(() => loadConfig({ ...base, PATCHPILOT_ALERT_EVALUATION_SECONDS: "5" })).toThrow(/60/);
+  });
+});
