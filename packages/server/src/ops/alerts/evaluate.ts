@@ -292,10 +292,18 @@ export async function evaluateAlertRules(db: Database, now = new Date()): Promis
     .where("enabled", "=", true)
     .execute();
   const total = { raised: 0, resolved: 0 };
+  let failure: unknown = null;
   for (const { organization_id } of organizations) {
-    const outcome = await evaluateOrganization(db, organization_id, platform, now);
-    total.raised += outcome.raised;
-    total.resolved += outcome.resolved;
+    // One organisation's failure does not keep the others' alerts from being raised; the job
+    // still fails (and is retried) with the first error.
+    try {
+      const outcome = await evaluateOrganization(db, organization_id, platform, now);
+      total.raised += outcome.raised;
+      total.resolved += outcome.resolved;
+    } catch (error) {
+      failure ??= error;
+    }
   }
+  if (failure !== null) throw failure;
   return total;
 }
