@@ -35,6 +35,9 @@ export const ACTIONS = {
   "users.erase": "write",
   /** Audit retention (Owners only, checked beside the matrix), checkpoints on demand, SIEM forwarding. */
   "compliance.manage": "write",
+  /** Alert rules and the alerts they raised: Owners and Admins manage them, everyone may read. */
+  "alert_rules.read": "read",
+  "alert_rules.manage": "write",
 } as const satisfies Record<string, "read" | "write">;
 
 export type Action = keyof typeof ACTIONS;

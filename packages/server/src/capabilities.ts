@@ -15,6 +15,7 @@ import { twoFactorRoutes } from "./identity/two-factor/routes.js";
 import { usersRoutes } from "./identity/users-routes.js";
 import { JobRunner } from "./jobs/job-runner.js";
 import { mspRoutes } from "./msp/routes.js";
+import type { AlertsCapability } from "./ops/alerts/capability.js";
 import { createOpsCapability } from "./ops/capability.js";
 import { opsRoutes } from "./ops/routes.js";
 import { organizationRoutes } from "./organizations/routes.js";
@@ -39,6 +40,8 @@ declare module "fastify" {
     readonly jobs: JobRunner;
     readonly secrets: SecretBox;
     readonly compliance: ComplianceCapability;
+    /** Alert rules' evaluation and the delivery of their notices, for tests. */
+    readonly alerts: AlertsCapability;
   }
 }
 
@@ -71,10 +74,17 @@ export async function createApp(deps: ServerDeps, extraRoutes: RouteDefinition[]
     { warn: (message, details) => app?.log.warn(details ?? {}, message) },
     { platformRetentionDays: deps.config.platformAuditRetentionDays },
   );
-  const ops = createOpsCapability(deps.db, jobs, deps.config, {
-    info: (m) => app?.log.info(m),
-    error: logError,
-  });
+  const ops = createOpsCapability(
+    deps.db,
+    jobs,
+    deps.config,
+    {
+      info: (m) => app?.log.info(m),
+      error: logError,
+      warn: (message, details) => app?.log.warn(details ?? {}, message),
+    },
+    secrets,
+  );
   const routes: RouteDefinition[] = [
     ...opsRoutes(deps.db, deps.config, () => app?.swagger()),
     ...accountRoutes(deps.db),
@@ -107,6 +117,7 @@ export async function createApp(deps: ServerDeps, extraRoutes: RouteDefinition[]
   app.decorate("jobs", jobs);
   app.decorate("secrets", secrets);
   app.decorate("compliance", compliance);
+  app.decorate("alerts", ops.alerts);
   ops.metrics.attach(app);
   app.addHook("onReady", async () => {
     if (!deps.config.backgroundWork) return;
@@ -114,11 +125,13 @@ export async function createApp(deps: ServerDeps, extraRoutes: RouteDefinition[]
     vulns.start();
     patching.start();
     compliance.start();
+    ops.alerts.start();
     jobs.start();
   });
   app.addHook("preClose", async () => {
     await jobs.stop();
     await compliance.stop();
+    await ops.alerts.stop();
     await patching.stop();
     await devices.stop();
     await vulns.stop();

@@ -60,6 +60,14 @@ export interface Config {
   readonly metricsToken: Secret | null;
   /** Days the platform audit chain (events of no organisation) is kept before retention removes them. */
   readonly platformAuditRetentionDays: number;
+  /** Alert e-mail: the SMTP server as a URL (smtp:// or smtps://, may hold credentials), or null. */
+  readonly smtpUrl: Secret | null;
+  /** The From address of alert e-mail. */
+  readonly smtpFrom: string;
+  /** Seconds between two evaluations of the alert rules. */
+  readonly alertEvaluationSeconds: number;
+  /** Whether alert webhooks may go to loopback addresses (over http too): single-host setups and tests. */
+  readonly alertWebhookLoopback: boolean;
 }
 
 /** The document (KEV, EPSS, NVD, Debian) or the base that paths are added to (OSV, Alpine, MSRC). */
@@ -323,7 +331,44 @@ export function loadConfig(processEnv: Env = process.env, cwd = process.cwd()): 
     }),
     ...backupSettings(env, cwd),
     platformAuditRetentionDays: integer(env, "PATCHPILOT_PLATFORM_AUDIT_RETENTION_DAYS", 365, 30, 36_500),
+    ...alertSettings(env, publicUrl),
   });
+}
+
+function alertSettings(env: Env, publicUrl: URL) {
+  let smtpUrl: Secret | null = null;
+  const raw = env.PATCHPILOT_SMTP_URL || "";
+  const host = env.PATCHPILOT_SMTP_HOST || "";
+  if (raw !== "" && host !== "")
+    throw new ConfigError("set PATCHPILOT_SMTP_URL or PATCHPILOT_SMTP_HOST, not both");
+  if (raw !== "") {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      // The URL may hold a password: it is not repeated.
+      throw new ConfigError(
+        "PATCHPILOT_SMTP_URL is not a URL (smtp://user:password@host:587 or smtps://…:465)",
+      );
+    }
+    if (url.protocol !== "smtp:" && url.protocol !== "smtps:")
+      throw new ConfigError("PATCHPILOT_SMTP_URL must start with smtp:// or smtps://");
+    smtpUrl = new Secret(raw);
+  } else if (host !== "") {
+    if (!/^[A-Za-z0-9.:[\]-]{1,253}$/.test(host))
+      throw new ConfigError("PATCHPILOT_SMTP_HOST is not a host name");
+    const port = integer(env, "PATCHPILOT_SMTP_PORT", 587, 1, 65535);
+    smtpUrl = new Secret(`${port === 465 ? "smtps" : "smtp"}://${host}:${port}`);
+  }
+  const from = env.PATCHPILOT_SMTP_FROM || `PatchPilot <patchpilot@${publicUrl.hostname}>`;
+  if (from.length > 254 || /[\r\n]/.test(from))
+    throw new ConfigError("PATCHPILOT_SMTP_FROM is not an address");
+  return {
+    smtpUrl,
+    smtpFrom: from,
+    alertEvaluationSeconds: integer(env, "PATCHPILOT_ALERT_EVALUATION_SECONDS", 60, 60, 86_400),
+    alertWebhookLoopback: onOff(env, "PATCHPILOT_ALERT_WEBHOOK_LOOPBACK", false),
+  };
 }
 
 function backupSettings(env: Env, cwd: string) {

@@ -669,6 +669,9 @@ export interface DB extends IdentityDB {
   backup_runs: BackupRunsTable;
   restore_tests: RestoreTestsTable;
   status_probes: StatusProbesTable;
+  alert_rules: AlertRulesTable;
+  alerts: AlertsTable;
+  alert_deliveries: AlertDeliveriesTable;
 }
 
 export interface BackupRunsTable {
@@ -704,4 +707,55 @@ export interface StatusProbesTable {
   probed_at: Timestamp;
   up: boolean;
   latency_ms: number | null;
+}
+
+export type AlertKind =
+  | "device_offline"
+  | "checkin_error_spike"
+  | "feed_stale"
+  | "backup_failed"
+  | "restore_test_failed"
+  | "sla_breach";
+
+export interface AlertRulesTable {
+  id: Generated<string>;
+  organization_id: Generated<string>;
+  name: string;
+  kind: AlertKind;
+  enabled: Generated<boolean>;
+  threshold: number | null;
+  window_minutes: number | null;
+  emails: Generated<string[]>;
+  webhook_url: string | null;
+  sealed_webhook_secret: string | null;
+  created_by: string | null;
+  created_at: GeneratedTimestamp;
+  updated_at: GeneratedTimestamp;
+}
+
+export interface AlertsTable {
+  id: Generated<string>;
+  organization_id: Generated<string>;
+  rule_id: string;
+  kind: AlertKind;
+  state: Generated<"open" | "resolved">;
+  summary: string;
+  details: ColumnType<Record<string, unknown>, string | undefined, string>;
+  raised_at: GeneratedTimestamp;
+  resolved_at: Timestamp | null;
+}
+
+export interface AlertDeliveriesTable {
+  id: Generated<string>;
+  organization_id: Generated<string>;
+  alert_id: string;
+  event: "raised" | "resolved";
+  channel: "email" | "webhook";
+  state: Generated<"pending" | "delivered" | "failed">;
+  attempts: Generated<number>;
+  next_attempt_at: GeneratedTimestamp;
+  leased_until: Timestamp | null;
+  last_error: string | null;
+  delivered_at: Timestamp | null;
+  created_at: GeneratedTimestamp;
 }

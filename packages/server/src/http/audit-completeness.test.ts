@@ -141,6 +141,7 @@ function scenarios(t: TestApp): Scenarios {
     ...patchingScenarios(t, () => orgId, me),
     ...identityScenarios(t, () => orgId, me),
     ...complianceScenarios(t, () => orgId, me),
+    ...alertScenarios(t, () => orgId, me),
     "POST /api/v1/orgs/:orgId/planted/rename": async () => ({
       as: me(),
       url: `/api/v1/orgs/${orgId}/planted/rename`,
@@ -163,6 +164,35 @@ function complianceScenarios(t: TestApp, orgId: () => string, me: () => TestPers
     "POST /api/v1/orgs/:orgId/audit-checkpoints": async () => ({
       as: me(),
       url: `/api/v1/orgs/${orgId()}/audit-checkpoints`,
+    }),
+  };
+}
+
+/** Happy paths of the alert rule routes. */
+function alertScenarios(t: TestApp, orgId: () => string, me: () => TestPerson): Scenarios {
+  const body = {
+    name: "Overdue findings",
+    kind: "sla_breach",
+    thresholds: { count: 5 },
+    emails: ["sec@example.test"],
+  };
+  const rule = async () =>
+    (await call(t.app, { method: "POST", url: `/api/v1/orgs/${orgId()}/alert-rules`, as: me(), body })).json()
+      .id as string;
+  return {
+    "POST /api/v1/orgs/:orgId/alert-rules": async () => ({
+      as: me(),
+      url: `/api/v1/orgs/${orgId()}/alert-rules`,
+      body,
+    }),
+    "PUT /api/v1/orgs/:orgId/alert-rules/:ruleId": async () => ({
+      as: me(),
+      url: `/api/v1/orgs/${orgId()}/alert-rules/${await rule()}`,
+      body: { ...body, enabled: false },
+    }),
+    "DELETE /api/v1/orgs/:orgId/alert-rules/:ruleId": async () => ({
+      as: me(),
+      url: `/api/v1/orgs/${orgId()}/alert-rules/${await rule()}`,
     }),
   };
 }

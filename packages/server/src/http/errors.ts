@@ -1,6 +1,7 @@
 import { COMPLIANCE_ERRORS } from "../compliance/errors.js";
 import { DEVICE_ERRORS } from "../devices/errors.js";
 import { IDENTITY_ERRORS } from "../identity/identity-errors.js";
+import { ALERT_ERRORS } from "../ops/alerts/errors.js";
 import { PATCHING_ERRORS } from "../patching/errors.js";
 import { VULN_ERRORS } from "../vulns/errors.js";
 
@@ -78,6 +79,7 @@ export const ERRORS = {
   ...PATCHING_ERRORS,
   ...IDENTITY_ERRORS,
   ...COMPLIANCE_ERRORS,
+  ...ALERT_ERRORS,
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -2,6 +2,8 @@ import type { Config } from "../config/config.js";
 import type { Database } from "../db/database.js";
 import type { RouteDefinition } from "../http/route.js";
 import type { JobRunner } from "../jobs/job-runner.js";
+import type { SecretBox } from "../secrets/secret-box.js";
+import { type AlertsCapability, createAlertsCapability } from "./alerts/capability.js";
 import { registerBackupJobs } from "./backup/backup-jobs.js";
 import { metricsRoutes, ServerMetrics } from "./metrics/metrics.js";
 import { registerStatusProbe, statusRoutes } from "./status/status.js";
@@ -9,12 +11,14 @@ import { registerStatusProbe, statusRoutes } from "./status/status.js";
 export interface OpsLog {
   info(message: string): void;
   error(error: unknown, message: string): void;
+  warn?(message: string, details?: Record<string, unknown>): void;
 }
 
-/** The platform's own operations: scheduled backups and restore tests, /metrics, the status page. */
+/** The platform's own operations: scheduled backups and restore tests, /metrics, the status page, alerts. */
 export interface OpsCapability {
   routes: RouteDefinition[];
   metrics: ServerMetrics;
+  alerts: AlertsCapability;
 }
 
 export function createOpsCapability(
@@ -22,6 +26,7 @@ export function createOpsCapability(
   jobs: JobRunner,
   config: Config,
   log: OpsLog,
+  secrets: SecretBox,
 ): OpsCapability {
   registerBackupJobs(db, jobs, config, {
     info: (message) => log.info(message),
@@ -33,5 +38,12 @@ export function createOpsCapability(
   });
   registerStatusProbe(db, jobs, config);
   const metrics = new ServerMetrics(db, config);
-  return { routes: [...metricsRoutes(metrics, config), ...statusRoutes(db)], metrics };
+  const alerts = createAlertsCapability(db, jobs, secrets, config, {
+    warn: (message, details) => (log.warn ? log.warn(message, details) : log.info(message)),
+  });
+  return {
+    routes: [...metricsRoutes(metrics, config), ...statusRoutes(db), ...alerts.routes],
+    metrics,
+    alerts,
+  };
 }

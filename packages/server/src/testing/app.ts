@@ -41,6 +41,8 @@ export async function startTestApp(
     db?: TestDatabase;
     /** Off: no background work (matching, jobs, polling), so the database stands still. */
     backgroundWork?: boolean;
+    /** More settings, as environment variables. */
+    env?: Record<string, string>;
   } = {},
 ): Promise<TestApp> {
   const testDb = options.db ?? (await createTestDatabase());
@@ -49,6 +51,7 @@ export async function startTestApp(
     PATCHPILOT_FEED_SYNC: "off",
     ...(options.backgroundWork === false ? { PATCHPILOT_BACKGROUND_WORK: "off" } : {}),
     ...(process.env.PATCHPILOT_TEST_LOG ? { PATCHPILOT_LOG_LEVEL: process.env.PATCHPILOT_TEST_LOG } : {}),
+    ...options.env,
   });
   const logStream = process.env.PATCHPILOT_TEST_LOG
     ? process.stderr

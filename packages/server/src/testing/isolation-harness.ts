@@ -43,6 +43,8 @@ function identifierFor(param: string, a: SeededOrg): string {
       return a.rolloutId;
     case "apiTokenId":
       return a.apiTokenId;
+    case "ruleId":
+      return a.alertRuleId;
     // MSP routes name a client organisation: A itself.
     case "clientId":
       return a.organizationId;

@@ -72,6 +72,17 @@ async function ownIdentifier(db: Database, param: string, org: SeededOrg): Promi
     // A fresh one, as a permitted revocation leaves it revoked.
     case "apiTokenId":
       return (await seedIdentity(db, org.organizationId, `walk ${crypto.randomUUID()}`)).apiTokenId;
+    // A fresh one, as a permitted deletion removes it.
+    case "ruleId":
+      return db.withOrganization(org.organizationId, SYSTEM_CONTEXT, async (tx) => {
+        const row = await tx.db
+          .insertInto("alert_rules")
+          .values({ name: "walk", kind: "sla_breach", threshold: 1, emails: ["walk@example.test"] })
+          .returning("id")
+          .executeTakeFirstOrThrow();
+        tx.audit({ action: "alert_rules.created", target: { type: "alert_rule", id: row.id } });
+        return row.id;
+      });
     // The organisation is no MSP, so any client id is refused after the permission check.
     case "clientId":
       return org.organizationId;

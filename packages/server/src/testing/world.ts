@@ -56,6 +56,8 @@ export interface SeededOrg extends TestOrg {
   apiTokenId: string;
   apiTokenName: string;
   apiToken: string;
+  /** An alert rule with an open alert and a notice queued for it. */
+  alertRuleId: string;
 }
 
 /** Two organisations, A and B, seeded alike: the cross-tenant tests call B's people against A's ids. */
@@ -106,7 +108,36 @@ async function seedOrg(db: Database, name: string): Promise<SeededOrg> {
     policyId: await createTestPolicy(db, org.organizationId, `${name} policy`),
     rolloutId: await createTestRollout(db, org.organizationId, devices.groupId, `${name} rollout`),
     ...(await seedIdentity(db, org.organizationId, name)),
+    alertRuleId: await seedAlerts(db, org.organizationId, name),
   };
+}
+
+/** An alert rule (named after the tenant), an alert it raised and the notice waiting to go out. */
+async function seedAlerts(db: Database, organizationId: string, orgName: string): Promise<string> {
+  return db.withOrganization(organizationId, SYSTEM_CONTEXT, async (tx) => {
+    const slug = orgName.toLowerCase().replace(/\W/g, "");
+    const rule = await tx.db
+      .insertInto("alert_rules")
+      .values({
+        name: `${orgName} devices offline`,
+        kind: "device_offline",
+        threshold: 24,
+        emails: [`ops@${slug}.example.test`],
+      })
+      .returning("id")
+      .executeTakeFirstOrThrow();
+    const alert = await tx.db
+      .insertInto("alerts")
+      .values({ rule_id: rule.id, kind: "device_offline", summary: `${orgName} has a device offline` })
+      .returning("id")
+      .executeTakeFirstOrThrow();
+    await tx.db
+      .insertInto("alert_deliveries")
+      .values({ alert_id: alert.id, event: "raised", channel: "email" })
+      .execute();
+    tx.audit({ action: "alerts.raised", target: { type: "alert", id: alert.id } });
+    return rule.id;
+  });
 }
 
 /**
@@ -266,6 +297,7 @@ export function secretsOf(org: SeededOrg): string[] {
     org.suppressionReason,
     org.apiTokenId,
     org.apiTokenName,
+    org.alertRuleId,
     ...[org.device, org.otherDevice].flatMap((d) => [d.deviceId, d.hostname, d.hardwareId]),
     ...Object.values(org.members).flatMap((m) => [m.userId, m.email]),
   ];

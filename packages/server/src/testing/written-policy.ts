@@ -24,6 +24,8 @@ export function WRITTEN_POLICY(role: AssignableRole, action: Action): boolean {
       "api_tokens.",
       "msp.",
       "compliance.",
+      // Alert rules decide who is told what, and where the server sends data: Owners and Admins.
+      "alert_rules.",
     ].some((prefix) => action.startsWith(prefix));
   }
   return true;

@@ -120,16 +120,16 @@ export const backupSuite: Suite = {
           snapshot.stream,
           file,
           PASSPHRASE,
-          {
+          snapshot.facts.then((facts) => ({
             file: "bench.ppbak",
             createdAt: new Date().toISOString(),
             sourceVersion: "bench",
-            schemaVersion: snapshot.schemaVersion,
-            engine: "postgres",
+            schemaVersion: facts.schemaVersion,
+            engine: "postgres" as const,
             payload: snapshot.payload,
-            rowCounts: snapshot.rowCounts,
-            auditHeads: snapshot.auditHeads,
-          },
+            rowCounts: facts.rowCounts,
+            auditHeads: facts.auditHeads,
+          })),
           { sourceDone: snapshot.done },
         );
       });

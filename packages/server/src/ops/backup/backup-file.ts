@@ -120,6 +120,12 @@ function tap(onChunk: (chunk: Buffer) => void): Transform {
   });
 }
 
+/** What the caller tells about a backup; the rest of the manifest is computed while encrypting. */
+export type ManifestDescription = Omit<
+  ManifestBody,
+  "format" | "cipher" | "kdf" | "macSalt" | "keyCheck" | "bytes" | "sha256"
+>;
+
 export interface EncryptOptions {
   /** Opens the destination; a test injects a writer that fills up. */
   openWriter?: (path: string) => Writable;
@@ -136,9 +142,13 @@ export async function encryptToFile(
   source: Readable,
   path: string,
   passphrase: string,
-  describe: Omit<ManifestBody, "format" | "cipher" | "kdf" | "macSalt" | "keyCheck" | "bytes" | "sha256">,
+  describe: ManifestDescription | Promise<ManifestDescription>,
   options: EncryptOptions = {},
 ): Promise<Manifest> {
+  // What the file holds may be read while it streams (PostgreSQL counts rows during the dump); it
+  // is needed only to seal the manifest at the end.
+  const described = Promise.resolve(describe);
+  described.catch(() => {});
   const salt = randomBytes(8);
   const macSalt = randomBytes(16);
   const [{ key, iv }, mkey] = await Promise.all([cipherKey(passphrase, salt), macKey(passphrase, macSalt)]);
@@ -165,6 +175,7 @@ export async function encryptToFile(
       writer,
     );
     await options.sourceDone;
+    await described;
     await rename(partial, path);
   } catch (error) {
     await unlink(partial).catch(() => {});
@@ -172,7 +183,7 @@ export async function encryptToFile(
   }
   const body: ManifestBody = {
     format: MANIFEST_FORMAT,
-    ...describe,
+    ...(await described),
     cipher: "aes-256-cbc",
     kdf: { name: "pbkdf2-hmac-sha256", iterations: PBKDF2_ITERATIONS },
     macSalt: macSalt.toString("hex"),

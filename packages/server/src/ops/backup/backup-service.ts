@@ -81,16 +81,16 @@ export async function createBackup(db: Database, options: CreateBackupOptions): 
     snapshot.stream,
     file,
     options.passphrase,
-    {
+    snapshot.facts.then((facts) => ({
       file: name,
       createdAt: at.toISOString(),
       sourceVersion: SOURCE_VERSION,
-      schemaVersion: snapshot.schemaVersion,
+      schemaVersion: facts.schemaVersion,
       engine: db.kind,
       payload: snapshot.payload,
-      rowCounts: snapshot.rowCounts,
-      auditHeads: snapshot.auditHeads,
-    },
+      rowCounts: facts.rowCounts,
+      auditHeads: facts.auditHeads,
+    })),
     { ...(options.openWriter ? { openWriter: options.openWriter } : {}), sourceDone: snapshot.done },
   );
   try {

@@ -13,10 +13,15 @@ export interface DatabaseFacts {
   schemaVersion: string | null;
 }
 
-export interface Snapshot extends DatabaseFacts {
+export interface Snapshot {
   payload: BackupPayload;
   stream: Readable;
-  /** Resolves when the dump finished cleanly; rejects with the dump tool's message otherwise. */
+  /**
+   * The counts, chain heads and schema version, read in the dump's own snapshot. On PostgreSQL they
+   * are read while the dump runs, so they may settle only after the stream has started.
+   */
+  facts: Promise<DatabaseFacts>;
+  /** Resolves when the dump (and the facts) finished cleanly; rejects with the dump tool's message otherwise. */
   done: Promise<void>;
 }
 
@@ -24,17 +29,33 @@ function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
-/** Row counts of every table, the audit chains' heads and the newest migration. */
+function quoteLiteral(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+/**
+ * Row counts of every table, the audit chains' heads and the newest migration. The counts are one
+ * statement (a UNION ALL of one count per table): one round trip and one plan instead of one per
+ * table, and PostgreSQL may scan the tables in parallel.
+ */
 export async function readFacts(query: Query): Promise<DatabaseFacts> {
   const tables = await query<{ tablename: string }>(
     "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename",
   );
   const rowCounts: Record<string, number> = {};
-  for (const { tablename } of tables) {
-    const [row] = await query<{ n: number | string }>(
-      `SELECT count(*) AS n FROM public.${quoteIdent(tablename)}`,
+  if (tables.length > 0) {
+    // Table names come from the catalogue and are quoted as identifiers; their literals are
+    // quoted as strings. No input from outside reaches this statement.
+    const counts = await query<{ t: string; n: number | string }>(
+      tables
+        .map(
+          ({ tablename }) =>
+            `SELECT ${quoteLiteral(tablename)}::text AS t, count(*) AS n FROM public.${quoteIdent(tablename)}`,
+        )
+        .join(" UNION ALL "),
     );
-    rowCounts[tablename] = Number(row?.n ?? 0);
+    for (const { tablename } of tables) rowCounts[tablename] = 0;
+    for (const row of counts) rowCounts[row.t] = Number(row.n);
   }
   const names = new Set(Object.keys(rowCounts));
   const auditHeads = names.has("audit_chain_heads")
@@ -63,9 +84,9 @@ export async function snapshotEmbedded(db: Database): Promise<Snapshot> {
   if (!db.engine.snapshotDataDir) throw new Error("this database has no data directory to snapshot");
   const { tarball, read } = await db.engine.snapshotDataDir((query) => readFacts(query));
   return {
-    ...read,
     payload: "pglite-datadir-tgz",
     stream: Readable.fromWeb(tarball.stream() as import("node:stream/web").ReadableStream<Uint8Array>),
+    facts: Promise.resolve(read),
     done: Promise.resolve(),
   };
 }
@@ -81,8 +102,10 @@ export function connectionFor(url: string): { dbname: string; env: Record<string
 /**
  * PostgreSQL: `pg_dump --format=custom` reading the snapshot a repeatable-read transaction
  * exported, so the row counts and chain heads in the manifest are exactly what the dump holds.
- * The login role must be able to read every row (superuser or BYPASSRLS): pg_dump refuses
- * rather than dump a table that row-level security would filter.
+ * The dump starts as soon as the snapshot is exported; the exporting transaction counts the rows
+ * meanwhile (the same snapshot, so the counts stay exact), instead of the dump waiting for a full
+ * scan of every table first. The login role must be able to read every row (superuser or
+ * BYPASSRLS): pg_dump refuses rather than dump a table that row-level security would filter.
  */
 export async function snapshotPostgres(url: string): Promise<Snapshot> {
   const client = new pg.Client({ connectionString: url });
@@ -90,7 +113,6 @@ export async function snapshotPostgres(url: string): Promise<Snapshot> {
   try {
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     const snapshotId = (await client.query<{ id: string }>("SELECT pg_export_snapshot() AS id")).rows[0]?.id;
-    const facts = await readFacts(async <R>(text: string) => (await client.query(text)).rows as R[]);
     const { dbname, env } = connectionFor(url);
     const child = spawn(
       "pg_dump",
@@ -101,7 +123,7 @@ export async function snapshotPostgres(url: string): Promise<Snapshot> {
     child.stderr.on("data", (d: Buffer) => {
       if (stderr.length < 4000) stderr += d.toString();
     });
-    const done = new Promise<void>((resolve, reject) => {
+    const dumped = new Promise<void>((resolve, reject) => {
       child.once("error", (e) =>
         reject(
           new BackupError(
@@ -115,12 +137,27 @@ export async function snapshotPostgres(url: string): Promise<Snapshot> {
           ? resolve()
           : reject(new BackupError("backup.dump_failed", `pg_dump failed (exit ${code}): ${stderr.trim()}`)),
       );
-    }).finally(() => client.query("COMMIT").finally(() => client.end()));
+    });
+    // The exporting transaction must stay open until pg_dump has taken the snapshot; it stays
+    // open until both the dump and the counts are done.
+    const facts = readFacts(async <R>(text: string) => (await client.query(text)).rows as R[]).catch(
+      (error: unknown) => {
+        child.kill();
+        throw new BackupError(
+          "backup.dump_failed",
+          `the row counts could not be read: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      },
+    );
+    const done = Promise.all([dumped, facts])
+      .then(() => {})
+      .finally(() => client.query("COMMIT").finally(() => client.end()));
+    facts.catch(() => {});
     done.catch(() => {});
     // Consumed at once: when a small dump's pg_dump exits before anyone reads its output, Node
     // flushes (discards) unread child output. The PassThrough holds it, with backpressure.
     const stream = child.stdout.pipe(new PassThrough());
-    return { ...facts, payload: "pg_dump-custom", stream, done };
+    return { payload: "pg_dump-custom", stream, facts, done };
   } catch (error) {
     await client.end().catch(() => {});
     throw error;
