@@ -178,6 +178,7 @@ export interface DevicesTable {
   /** Kept by a trigger on findings: the device's open findings and the highest risk among them. */
   open_findings: Generated<number>;
   open_risk: Generated<number>;
+  open_sla_due_at: Timestamp | null;
 }
 
 export interface DeviceGroupMembersTable {

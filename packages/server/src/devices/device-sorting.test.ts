@@ -109,6 +109,13 @@ describe("sorting devices", () => {
       ]);
     }
     expect(items.find((d) => d.id === fleet.web.deviceId)?.openFindings).toBeGreaterThan(0);
+    // The earliest open SLA due date (what the dashboard's compliance count reads) is kept too.
+    const drift = await t.db.owner.query<{ id: string }>(
+      `SELECT d.id FROM devices d
+        WHERE d.open_sla_due_at IS DISTINCT FROM
+              (SELECT min(f.sla_due_at) FROM findings f WHERE f.device_id = d.id AND f.status = 'open')`,
+    );
+    expect(drift).toEqual([]);
   });
 
   it("sorts by risk, highest first, and pages by cursor", async () => {
