@@ -7,7 +7,9 @@
 -- can leave them stale. The dashboard's compliance count reads the due date instead of every
 -- finding.
 ALTER TABLE devices ADD COLUMN open_findings integer NOT NULL DEFAULT 0;
-ALTER TABLE devices ADD COLUMN open_risk numeric(5, 1) NOT NULL DEFAULT 0;
+-- A float rather than the findings' numeric: its comparison is leakproof, so under row-level
+-- security PostgreSQL can still use the keyset condition of a later page as an index condition.
+ALTER TABLE devices ADD COLUMN open_risk double precision NOT NULL DEFAULT 0;
 ALTER TABLE devices ADD COLUMN open_sla_due_at timestamptz;
 
 CREATE FUNCTION pp_count_open_findings() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -16,7 +18,7 @@ BEGIN
      SET open_findings = s.open_findings, open_risk = s.open_risk, open_sla_due_at = s.open_sla_due_at
     FROM (SELECT f.device_id,
                  count(*) FILTER (WHERE f.status = 'open')::int AS open_findings,
-                 coalesce(max(f.risk) FILTER (WHERE f.status = 'open'), 0) AS open_risk,
+                 coalesce(max(f.risk) FILTER (WHERE f.status = 'open'), 0)::float8 AS open_risk,
                  min(f.sla_due_at) FILTER (WHERE f.status = 'open') AS open_sla_due_at
             FROM findings f
            WHERE f.device_id IN (SELECT DISTINCT c.device_id FROM changed_findings c)
@@ -38,7 +40,7 @@ CREATE TRIGGER findings_count_updated AFTER UPDATE ON findings
 SET LOCAL ROLE patchpilot_system;
 UPDATE devices d
    SET open_findings = s.open_findings, open_risk = s.open_risk, open_sla_due_at = s.open_sla_due_at
-  FROM (SELECT device_id, count(*)::int AS open_findings, max(risk) AS open_risk,
+  FROM (SELECT device_id, count(*)::int AS open_findings, max(risk)::float8 AS open_risk,
                min(sla_due_at) AS open_sla_due_at
           FROM findings WHERE status = 'open' GROUP BY device_id) s
  WHERE d.id = s.device_id;

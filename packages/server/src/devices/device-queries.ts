@@ -151,7 +151,7 @@ export type DeviceSort = (typeof DEVICE_SORTS)[number];
 
 interface SortKey {
   /** The key's columns (with their SQL types), compared as one row value: the last makes it unique. */
-  columns: [RawBuilder<unknown>, "text" | "uuid" | "numeric" | "integer" | "timestamptz"][];
+  columns: [RawBuilder<unknown>, "text" | "uuid" | "float8" | "integer" | "timestamptz"][];
   /** The direction when none is asked for. */
   order: "asc" | "desc";
   /** Sorting by last seen reads devices from their presence rows (every enrolled device has one). */
@@ -179,7 +179,7 @@ const SORT_KEYS: Record<DeviceSort, SortKey> = {
   },
   risk: {
     columns: [
-      [sql`d.open_risk`, "numeric"],
+      [sql`d.open_risk`, "float8"],
       [sql`d.open_findings`, "integer"],
       [sql`d.id`, "uuid"],
     ],
