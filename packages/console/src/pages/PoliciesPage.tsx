@@ -192,7 +192,7 @@ export function PoliciesPage() {
                   <td>{p.name}</td>
                   <td>{groupName(p.groupId)}</td>
                   <td>
-                    {manage ? (
+                    {manage && editingPolicy !== p.id ? (
                       <label>
                         <span className="visually-hidden">Automatic updates for {p.name}</span>
                         <select

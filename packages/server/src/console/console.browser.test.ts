@@ -318,13 +318,16 @@ describe.skipIf(!haveChromium)("the console in chromium", () => {
     await expectAccessible(page, "new patch policy");
     await page.getByRole("button", { name: "Save policy" }).click();
     const policyRow = page.getByRole("row").filter({ hasText: "Web servers policy" });
-    await eventually(() => policyRow.textContent()).toContain("Sunday early");
+    await eventually(() => page.getByRole("button", { name: "Save policy" }).count()).toBe(0);
+    await eventually(() => policyRow.getByRole("cell").nth(4).textContent()).toBe("Sunday early");
 
     await page.getByRole("button", { name: "Edit Web servers policy" }).click();
     expect(await page.getByLabel("Never update (held packages)").inputValue()).toBe("postgresql-15");
     await page.getByLabel("Reboot", { exact: true }).selectOption("never");
     await page.getByRole("button", { name: "Save policy" }).click();
-    await eventually(() => policyRow.textContent()).toContain("never");
+    // Saved when the form has closed and the table shows the new value.
+    await eventually(() => page.getByRole("button", { name: "Save policy" }).count()).toBe(0);
+    await eventually(() => policyRow.getByRole("cell").nth(3).textContent()).toBe("never");
     // The quick switch in the table sends the whole policy back: nothing else is lost.
     await page.getByLabel("Automatic updates for Web servers policy").selectOption("security");
     type PolicyView = { name: string; automatic: string; reboot: string; hold: string[]; approval: unknown };
