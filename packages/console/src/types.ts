@@ -20,6 +20,8 @@ export interface Device {
   criticality: string;
   groups: { id: string; name: string }[];
   status: string;
+  openFindings: number;
+  risk: number;
   online: boolean;
   enrolledAt: string;
   lastSeenAt: string | null;
@@ -214,12 +216,40 @@ export interface MaintenanceWindow {
   nextOpensAt: string;
   openNow: boolean;
 }
+export interface HookCommand {
+  hook: string;
+  args: string[];
+  timeoutSeconds: number;
+}
 export interface Policy {
   id: string;
   name: string;
   groupId: string;
   automatic: string;
+  approval: { minSeverity?: string; kev?: boolean; packages?: string[]; allowMajor?: boolean };
+  hold: string[];
   reboot: string;
+  maxRebootDeferrals: number;
+  preUpdate: HookCommand | null;
+  healthCheck: { services: string[]; hook: HookCommand | null } | null;
+  rollbackOnFailure: boolean;
   windowId: string | null;
+  catchUpHours: number;
+  updatedAt: string;
+}
+export interface DeviceRollout {
+  rolloutId: string;
+  name: string;
+  rolloutState: string;
+  mode: string;
+  createdAt: string;
+  finishedAt: string | null;
+  ring: number;
+  ringName: string;
+  state: string;
+  attempts: number;
+  reason: string | null;
+  health: string | null;
+  verified: string | null;
   updatedAt: string;
 }

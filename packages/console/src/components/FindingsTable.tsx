@@ -1,6 +1,6 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
-import { Link } from "react-router-dom";
+import { Link, useNavigate } from "react-router-dom";
 import { api, errorText } from "../api";
 import { useOrg } from "../session";
 import type { Finding } from "../types";
@@ -110,9 +110,29 @@ function DecisionForm({ finding, onDone }: { finding: Finding; onDone: () => voi
   );
 }
 
-export function FindingsTable({ findings, show }: { findings: Finding[]; show: "device" | "vulnerability" }) {
+/** The rollout form, prefilled with the fixes for these vulnerabilities. */
+export function rolloutFixing(orgId: string, vulnerabilityIds: string[]): string {
+  const fix = [...new Set(vulnerabilityIds)].sort().join(",");
+  return `/orgs/${orgId}/rollouts?${new URLSearchParams({ fix }).toString()}`;
+}
+
+/**
+ * Findings, with a decision form per open finding for those who may decide, and (where the page
+ * asks for it) boxes to tick open findings and start a rollout that fixes them.
+ */
+export function FindingsTable({
+  findings,
+  show,
+  selectable = false,
+}: {
+  findings: Finding[];
+  show: "device" | "vulnerability";
+  selectable?: boolean;
+}) {
   const { orgId, can } = useOrg();
+  const navigate = useNavigate();
   const [open, setOpen] = useState<string | null>(null);
+  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const client = useQueryClient();
   const reopen = useMutation({
     mutationFn: (f: Finding) =>
@@ -120,8 +140,32 @@ export function FindingsTable({ findings, show }: { findings: Finding[]; show: "
     onSuccess: () => client.invalidateQueries({ queryKey: ["org", orgId] }),
   });
   const mayDecide = can("findings.decide");
+  const maySelect = selectable && can("rollouts.manage");
+  const ticked = findings.filter((f) => selected.has(f.id) && f.status === "open");
+  const toggle = (id: string, on: boolean) => {
+    const next = new Set(selected);
+    if (on) next.add(id);
+    else next.delete(id);
+    setSelected(next);
+  };
   return (
     <div className="table-wrap">
+      {maySelect ? (
+        <div className="row selection" aria-live="polite">
+          <span>
+            {ticked.length === 0
+              ? "Tick open findings to fix them in a rollout."
+              : `${ticked.length} finding${ticked.length === 1 ? "" : "s"} selected on ${new Set(ticked.map((f) => f.device.id)).size} device(s).`}
+          </span>
+          <button
+            type="button"
+            disabled={ticked.length === 0}
+            onClick={() => navigate(rolloutFixing(orgId, ticked.map((f) => f.vulnerability.id)))}
+          >
+            Create rollout from selection
+          </button>
+        </div>
+      ) : null}
       {reopen.error ? (
         <p className="error" role="alert">
           {errorText(reopen.error)}
@@ -130,6 +174,11 @@ export function FindingsTable({ findings, show }: { findings: Finding[]; show: "
       <table>
         <thead>
           <tr>
+            {maySelect ? (
+              <th scope="col">
+                <span className="visually-hidden">Select</span>
+              </th>
+            ) : null}
             <th scope="col">{show === "device" ? "Device" : "Vulnerability"}</th>
             <th scope="col">Severity</th>
             <th scope="col">Package</th>
@@ -147,6 +196,18 @@ export function FindingsTable({ findings, show }: { findings: Finding[]; show: "
         <tbody>
           {findings.map((f) => (
             <tr key={f.id}>
+              {maySelect ? (
+                <td>
+                  {f.status === "open" ? (
+                    <input
+                      type="checkbox"
+                      aria-label={`Select ${f.vulnerability.id} on ${f.device.hostname}`}
+                      checked={selected.has(f.id)}
+                      onChange={(event) => toggle(f.id, event.target.checked)}
+                    />
+                  ) : null}
+                </td>
+              ) : null}
               <td>
                 {show === "device" ? (
                   <Link to={`/orgs/${orgId}/devices/${f.device.id}`}>{f.device.hostname}</Link>

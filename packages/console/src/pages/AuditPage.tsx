@@ -29,18 +29,18 @@ export function AuditPage() {
   const [cursors, setCursors] = useState<string[]>([]);
   const [selected, setSelected] = useState<AuditEvent | null>(null);
   const paging = useCursorStack(cursors, setCursors);
+  // The same filters for the page and for its CSV export.
+  const query = {
+    ...filters,
+    from: filters.from ? new Date(`${filters.from}T00:00:00Z`).toISOString() : "",
+    to: filters.to ? new Date(`${filters.to}T23:59:59Z`).toISOString() : "",
+  };
   const events = useQuery({
     queryKey: ["org", orgId, "audit", filters, paging.cursor],
     queryFn: () =>
       api<Page<AuditEvent>>(
         "GET",
-        `/api/v1/orgs/${orgId}/audit-events${qs({
-          ...filters,
-          from: filters.from ? new Date(`${filters.from}T00:00:00Z`).toISOString() : "",
-          to: filters.to ? new Date(`${filters.to}T23:59:59Z`).toISOString() : "",
-          limit: 50,
-          cursor: paging.cursor,
-        })}`,
+        `/api/v1/orgs/${orgId}/audit-events${qs({ ...query, limit: 50, cursor: paging.cursor })}`,
       ),
     placeholderData: keepPreviousData,
   });
@@ -84,6 +84,9 @@ export function AuditPage() {
           <input name="targetId" defaultValue={filters.targetId} maxLength={200} />
         </label>
         <button type="submit">Apply filters</button>
+        <a className="button secondary" href={`/api/v1/orgs/${orgId}/audit-events.csv${qs(query)}`} download>
+          Export CSV
+        </a>
       </form>
       <ErrorNote error={events.error} />
       {events.isPending ? <Loading what="the audit log" /> : null}

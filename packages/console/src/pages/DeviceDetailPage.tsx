@@ -5,7 +5,7 @@ import { api, qs } from "../api";
 import { FindingsTable } from "../components/FindingsTable";
 import { ErrorNote, Loading, PageTitle, Pager, useCursorStack, when } from "../components/ui";
 import { useOrg } from "../session";
-import type { Device, DeviceEvent, Finding, Page } from "../types";
+import type { Device, DeviceEvent, DeviceRollout, Finding, Page } from "../types";
 
 interface Installed {
   kind: string;
@@ -37,6 +37,12 @@ export function DeviceDetailPage() {
         "GET",
         `/api/v1/orgs/${orgId}/devices/${deviceId}/inventory${qs({ q: search, limit: 50, cursor: paging.cursor })}`,
       ),
+  });
+  const rollouts = useQuery({
+    queryKey: ["org", orgId, "device", deviceId, "rollouts"],
+    queryFn: () =>
+      api<Page<DeviceRollout>>("GET", `/api/v1/orgs/${orgId}/devices/${deviceId}/rollouts${qs({ limit: 50 })}`),
+    enabled: can("patching.read"),
   });
   const events = useQuery({
     queryKey: ["org", orgId, "device-events", deviceId],
@@ -95,15 +101,59 @@ export function DeviceDetailPage() {
               <ErrorNote error={findings.error} />
               {findings.data ? (
                 findings.data.items.length > 0 ? (
-                  <FindingsTable findings={findings.data.items} show="vulnerability" />
+                  <FindingsTable findings={findings.data.items} show="vulnerability" selectable />
                 ) : (
                   <p>No findings on this device.</p>
                 )
               ) : null}
             </section>
           ) : null}
+          {can("patching.read") ? (
+            <section className="card">
+              <h2>Rollouts</h2>
+              <ErrorNote error={rollouts.error} />
+              {rollouts.data?.items.length === 0 ? <p>This device has not been in a rollout yet.</p> : null}
+              {rollouts.data && rollouts.data.items.length > 0 ? (
+                <div className="table-wrap">
+                  <table>
+                    <caption className="visually-hidden">Rollouts this device was in, newest first</caption>
+                    <thead>
+                      <tr>
+                        <th scope="col">Rollout</th>
+                        <th scope="col">Ring</th>
+                        <th scope="col">Device's state</th>
+                        <th scope="col">Attempts</th>
+                        <th scope="col">Rollout's state</th>
+                        <th scope="col">Started</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      {rollouts.data.items.map((r) => (
+                        <tr key={r.rolloutId}>
+                          <td>
+                            <Link to={`/orgs/${orgId}/rollouts/${r.rolloutId}`}>{r.name}</Link>
+                          </td>
+                          <td>
+                            {r.ring + 1}: {r.ringName}
+                          </td>
+                          <td>
+                            {r.state.replace("_", " ")}
+                            {r.reason ? ` (${r.reason})` : ""}
+                            {r.verified ? `, ${r.verified}` : ""}
+                          </td>
+                          <td>{r.attempts}</td>
+                          <td>{r.rolloutState}</td>
+                          <td>{when(r.createdAt)}</td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                </div>
+              ) : null}
+            </section>
+          ) : null}
           <section className="card">
-            <h2>Rollout and patch history</h2>
+            <h2>Patch history</h2>
             {patchEvents.length === 0 ? <p>No patch jobs have run on this device yet.</p> : null}
             <ul>
               {patchEvents.map((e) => (

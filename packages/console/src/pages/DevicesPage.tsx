@@ -17,9 +17,44 @@ interface Filters {
 
 const EMPTY: Filters = { q: "", osFamily: "", groupId: "", tag: "", online: "", criticality: "" };
 
+type SortKey = "hostname" | "os" | "online" | "risk" | "lastSeen";
+type Order = "asc" | "desc";
+interface Sort {
+  key: SortKey;
+  order: Order;
+}
+
+/** The server's sort keys, with the direction each starts in (most at risk, most recently seen first). */
+const SORTS: Record<SortKey, { label: string; first: Order; described: string }> = {
+  hostname: { label: "Hostname", first: "asc", described: "hostname" },
+  os: { label: "Operating system", first: "asc", described: "operating system" },
+  online: { label: "State", first: "desc", described: "state (online first, then by last seen)" },
+  risk: { label: "Open findings (risk)", first: "desc", described: "risk" },
+  lastSeen: { label: "Last seen", first: "desc", described: "last seen" },
+};
+
+function SortHeader({ column, sort, onSort }: { column: SortKey; sort: Sort; onSort: (next: Sort) => void }) {
+  const { label, first } = SORTS[column];
+  const active = sort.key === column;
+  const flipped: Order = sort.order === "asc" ? "desc" : "asc";
+  return (
+    <th scope="col" aria-sort={active ? (sort.order === "asc" ? "ascending" : "descending") : "none"}>
+      <button
+        type="button"
+        className="sort"
+        onClick={() => onSort(active ? { key: column, order: flipped } : { key: column, order: first })}
+      >
+        {label}
+        <span aria-hidden="true">{active ? (sort.order === "asc" ? " ▲" : " ▼") : ""}</span>
+      </button>
+    </th>
+  );
+}
+
 export function DevicesPage() {
   const { orgId } = useOrg();
   const [filters, setFilters] = useState<Filters>(EMPTY);
+  const [sort, setSort] = useState<Sort>({ key: "hostname", order: "asc" });
   const [cursors, setCursors] = useState<string[]>([]);
   const paging = useCursorStack(cursors, setCursors);
   const groups = useQuery({
@@ -27,14 +62,19 @@ export function DevicesPage() {
     queryFn: () => api<{ items: Group[] }>("GET", `/api/v1/orgs/${orgId}/device-groups`),
   });
   const devices = useQuery({
-    queryKey: ["org", orgId, "devices", filters, paging.cursor],
+    queryKey: ["org", orgId, "devices", filters, sort, paging.cursor],
     queryFn: () =>
       api<Page<Device>>(
         "GET",
-        `/api/v1/orgs/${orgId}/devices${qs({ ...filters, limit: 50, cursor: paging.cursor })}`,
+        `/api/v1/orgs/${orgId}/devices${qs({ ...filters, sort: sort.key, order: sort.order, limit: 50, cursor: paging.cursor })}`,
       ),
     placeholderData: keepPreviousData,
   });
+
+  function sortBy(next: Sort) {
+    setCursors([]);
+    setSort(next);
+  }
 
   function apply(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -101,18 +141,19 @@ export function DevicesPage() {
       {devices.isPending ? <Loading what="devices" /> : null}
       <div className="table-wrap">
         <table>
-          <caption className="visually-hidden">Devices, sorted by hostname</caption>
+          <caption className="visually-hidden">
+            Devices, sorted by {SORTS[sort.key].described}, {sort.order === "asc" ? "ascending" : "descending"}
+          </caption>
           <thead>
             <tr>
-              <th scope="col" aria-sort="ascending">
-                Hostname
-              </th>
-              <th scope="col">Operating system</th>
-              <th scope="col">State</th>
+              <SortHeader column="hostname" sort={sort} onSort={sortBy} />
+              <SortHeader column="os" sort={sort} onSort={sortBy} />
+              <SortHeader column="online" sort={sort} onSort={sortBy} />
               <th scope="col">Criticality</th>
+              <SortHeader column="risk" sort={sort} onSort={sortBy} />
               <th scope="col">Updates (security)</th>
               <th scope="col">Groups</th>
-              <th scope="col">Last seen</th>
+              <SortHeader column="lastSeen" sort={sort} onSort={sortBy} />
             </tr>
           </thead>
           <tbody>
@@ -128,6 +169,7 @@ export function DevicesPage() {
                   <span className={`badge ${d.online ? "ok" : ""}`}>{d.online ? "online" : "offline"}</span>
                 </td>
                 <td>{d.criticality}</td>
+                <td>{d.openFindings === 0 ? "none" : `${d.openFindings} (risk ${d.risk})`}</td>
                 <td>
                   {d.inventory ? `${d.inventory.updateCount} (${d.inventory.securityUpdateCount})` : "no inventory yet"}
                 </td>

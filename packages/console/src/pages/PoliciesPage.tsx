@@ -1,6 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { api, errorText } from "../api";
+import { PolicyForm, policyInput } from "../components/PolicyForm";
 import { ErrorNote, PageTitle, when } from "../components/ui";
 import { useOrg } from "../session";
 import type { Group, MaintenanceWindow, Policy } from "../types";
@@ -66,6 +67,7 @@ export function PoliciesPage() {
   const { orgId, can } = useOrg();
   const client = useQueryClient();
   const [editing, setEditing] = useState<string | null>(null);
+  const [editingPolicy, setEditingPolicy] = useState<string | null>(null);
   const windows = useQuery({
     queryKey: ["org", orgId, "maintenance-windows"],
     queryFn: () => api<MaintenanceWindow[]>("GET", `/api/v1/orgs/${orgId}/maintenance-windows`),
@@ -84,16 +86,23 @@ export function PoliciesPage() {
   });
   const setAutomatic = useMutation({
     mutationFn: ({ policy, automatic }: { policy: Policy; automatic: string }) =>
-      api("PUT", `/api/v1/orgs/${orgId}/patch-policies/${policy.id}`, {
-        name: policy.name,
-        groupId: policy.groupId,
-        automatic,
-        reboot: policy.reboot,
-        windowId: policy.windowId,
-      }),
+      // The API replaces the whole policy: send every other setting back as it is.
+      api("PUT", `/api/v1/orgs/${orgId}/patch-policies/${policy.id}`, { ...policyInput(policy), automatic }),
+    onSuccess: () => client.invalidateQueries({ queryKey: ["org", orgId, "patch-policies"] }),
+  });
+  const removePolicy = useMutation({
+    mutationFn: (id: string) => api("DELETE", `/api/v1/orgs/${orgId}/patch-policies/${id}`),
     onSuccess: () => client.invalidateQueries({ queryKey: ["org", orgId, "patch-policies"] }),
   });
   const manage = can("patch_policies.manage");
+  const policyForm = (existing?: Policy) => (
+    <PolicyForm
+      existing={existing}
+      groups={groups.data?.items ?? []}
+      windows={windows.data ?? []}
+      onDone={() => setEditingPolicy(null)}
+    />
+  );
   const groupName = (id: string) => groups.data?.items.find((g) => g.id === id)?.name ?? id;
   const windowName = (id: string | null) => (id ? (windows.data?.find((w) => w.id === id)?.name ?? id) : "any time");
   return (
@@ -159,7 +168,7 @@ export function PoliciesPage() {
       </section>
       <section className="card">
         <h2>Patch policies</h2>
-        <ErrorNote error={policies.error ?? setAutomatic.error} />
+        <ErrorNote error={policies.error ?? setAutomatic.error ?? removePolicy.error} />
         <div className="table-wrap">
           <table>
             <thead>
@@ -170,6 +179,11 @@ export function PoliciesPage() {
                 <th scope="col">Reboot</th>
                 <th scope="col">Window</th>
                 <th scope="col">Changed</th>
+                {manage ? (
+                  <th scope="col">
+                    <span className="visually-hidden">Actions</span>
+                  </th>
+                ) : null}
               </tr>
             </thead>
             <tbody>
@@ -178,7 +192,7 @@ export function PoliciesPage() {
                   <td>{p.name}</td>
                   <td>{groupName(p.groupId)}</td>
                   <td>
-                    {manage ? (
+                    {manage && editingPolicy !== p.id ? (
                       <label>
                         <span className="visually-hidden">Automatic updates for {p.name}</span>
                         <select
@@ -198,12 +212,37 @@ export function PoliciesPage() {
                   <td>{p.reboot}</td>
                   <td>{windowName(p.windowId)}</td>
                   <td>{when(p.updatedAt)}</td>
+                  {manage ? (
+                    <td>
+                      {editingPolicy === p.id ? (
+                        policyForm(p)
+                      ) : (
+                        <>
+                          <button type="button" onClick={() => setEditingPolicy(p.id)}>
+                            Edit {p.name}
+                          </button>{" "}
+                          <button type="button" className="danger" onClick={() => removePolicy.mutate(p.id)}>
+                            Delete {p.name}
+                          </button>
+                        </>
+                      )}
+                    </td>
+                  ) : null}
                 </tr>
               ))}
             </tbody>
           </table>
         </div>
         {policies.data?.length === 0 ? <p>No patch policies yet.</p> : null}
+        {manage ? (
+          editingPolicy === "new" ? (
+            policyForm()
+          ) : (
+            <button type="button" onClick={() => setEditingPolicy("new")}>
+              New patch policy
+            </button>
+          )
+        ) : null}
       </section>
     </>
   );

@@ -25,6 +25,7 @@ function NewRollout() {
   const navigate = useNavigate();
   const client = useQueryClient();
   const [params] = useSearchParams();
+  const prefilled = list(params.get("fix") ?? "");
   const [mode, setMode] = useState("packages");
   const [rings, setRings] = useState<RingDraft[]>([
     { name: "Test", groupIds: [], successPercent: 100, soakMinutes: 60, requireApproval: true },
@@ -77,6 +78,12 @@ function NewRollout() {
   return (
     <section className="card">
       <h2>New rollout</h2>
+      {prefilled.length > 0 ? (
+        <p>
+          Prefilled from your selection: the fixes for {prefilled.join(", ")}. Choose the rings, their gates and
+          the window, then start.
+        </p>
+      ) : null}
       <form onSubmit={submit} noValidate className="grid-form">
         <label htmlFor="rollout-name">Name</label>
         <input id="rollout-name" name="name" maxLength={200} />
@@ -91,7 +98,7 @@ function NewRollout() {
             <label htmlFor="rollout-packages">Packages (names, separated by commas)</label>
             <input id="rollout-packages" name="packages" />
             <label htmlFor="rollout-fix">Fix these vulnerabilities (ids, separated by commas)</label>
-            <input id="rollout-fix" name="fixVulnerabilities" defaultValue={params.get("fix") ?? ""} />
+            <input id="rollout-fix" name="fixVulnerabilities" defaultValue={prefilled.join(", ")} />
           </>
         ) : null}
         <label htmlFor="rollout-window">Maintenance window</label>

@@ -1,14 +1,17 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
-import { Link } from "react-router-dom";
+import { Link, useNavigate } from "react-router-dom";
 import { api, qs } from "../api";
-import { FindingsTable } from "../components/FindingsTable";
+import { FindingsTable, rolloutFixing } from "../components/FindingsTable";
 import { ErrorNote, Loading, PageTitle, Pager, Severity, useCursorStack } from "../components/ui";
 import { useOrg } from "../session";
 import type { Finding, Page, Vulnerability } from "../types";
 
 function ByCve() {
-  const { orgId } = useOrg();
+  const { orgId, can } = useOrg();
+  const navigate = useNavigate();
+  const maySelect = can("rollouts.manage");
+  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [sort, setSort] = useState<"risk" | "affectedDevices">("risk");
   const [cursors, setCursors] = useState<string[]>([]);
   const paging = useCursorStack(cursors, setCursors);
@@ -38,10 +41,31 @@ function ByCve() {
       </label>
       <ErrorNote error={list.error} />
       {list.isPending ? <Loading what="vulnerabilities" /> : null}
+      {maySelect ? (
+        <div className="row selection" aria-live="polite">
+          <span>
+            {selected.size === 0
+              ? "Tick vulnerabilities to fix their open findings in a rollout."
+              : `${selected.size} vulnerabilit${selected.size === 1 ? "y" : "ies"} selected.`}
+          </span>
+          <button
+            type="button"
+            disabled={selected.size === 0}
+            onClick={() => navigate(rolloutFixing(orgId, [...selected]))}
+          >
+            Create rollout from selection
+          </button>
+        </div>
+      ) : null}
       <div className="table-wrap">
         <table>
           <thead>
             <tr>
+              {maySelect ? (
+                <th scope="col">
+                  <span className="visually-hidden">Select</span>
+                </th>
+              ) : null}
               <th scope="col">Vulnerability</th>
               <th scope="col">Severity</th>
               <th scope="col">CVSS</th>
@@ -55,6 +79,23 @@ function ByCve() {
           <tbody>
             {list.data?.items.map((v) => (
               <tr key={v.id}>
+                {maySelect ? (
+                  <td>
+                    {v.openFindings > 0 ? (
+                      <input
+                        type="checkbox"
+                        aria-label={`Select ${v.id}`}
+                        checked={selected.has(v.id)}
+                        onChange={(event) => {
+                          const next = new Set(selected);
+                          if (event.target.checked) next.add(v.id);
+                          else next.delete(v.id);
+                          setSelected(next);
+                        }}
+                      />
+                    ) : null}
+                  </td>
+                ) : null}
                 <td>
                   <Link to={`/orgs/${orgId}/vulnerabilities/${encodeURIComponent(v.id)}`}>{v.id}</Link>
                 </td>
@@ -157,7 +198,7 @@ function AllFindings() {
       </form>
       <ErrorNote error={list.error} />
       {list.isPending ? <Loading what="findings" /> : null}
-      {list.data ? <FindingsTable findings={list.data.items} show="device" /> : null}
+      {list.data ? <FindingsTable findings={list.data.items} show="device" selectable /> : null}
       {list.data?.items.length === 0 ? <p>No findings match.</p> : null}
       <Pager
         hasPrevious={paging.hasPrevious}

@@ -36,6 +36,7 @@ describe.skipIf(!haveChromium)("the console in chromium", () => {
   let orgB: TestOrg;
   let fleet: Fleet;
   let auditorEmail: string;
+  let teammate: string;
   const open: ConsolePage[] = [];
 
   beforeAll(async () => {
@@ -55,6 +56,7 @@ describe.skipIf(!haveChromium)("the console in chromium", () => {
     fleet = await seedFleet(t, orgA.organizationId, "alpha");
     await seedFleet(t, orgB.organizationId, "bravo");
     auditorEmail = (await addTestMember(db, orgA.organizationId, "auditor")).email;
+    teammate = (await addTestMember(db, orgA.organizationId, "operator", "teammate")).userId;
     browser = await launchChromium();
   });
 
@@ -174,6 +176,216 @@ describe.skipIf(!haveChromium)("the console in chromium", () => {
     expect(errors).toEqual([]);
   });
 
+  /** A GET from inside the page, with its session (the console's own way to the API). */
+  async function fetchJson<T>(page: Page, path: string): Promise<T> {
+    const text = await page.evaluate<string, string>(
+      async (url) =>
+        (await fetch(url, { credentials: "same-origin", headers: { accept: "application/json" } })).text(),
+      `/api/v1/orgs/${orgA.organizationId}${path}`,
+    );
+    return JSON.parse(text) as T;
+  }
+
+  it("sorts the devices table from its column headers, on the server", async () => {
+    const { page, errors } = await session(orgA.owner.email);
+    await page.goto(org("devices"));
+    const firstHost = () => page.getByRole("row").nth(1).getByRole("link").textContent();
+    await eventually(firstHost).toBe(fleet.db.hostname);
+    const hostHeader = page.getByRole("columnheader", { name: "Hostname" });
+    expect(await hostHeader.getAttribute("aria-sort")).toBe("ascending");
+    const riskHeader = page.getByRole("columnheader", { name: /Open findings/ });
+    expect(await riskHeader.getAttribute("aria-sort")).toBe("none");
+    await riskHeader.getByRole("button").click();
+    // The web server has the most at stake: the critical OpenSSL finding and the most open findings.
+    await eventually(firstHost).toBe(fleet.web.hostname);
+    expect(await riskHeader.getAttribute("aria-sort")).toBe("descending");
+    expect(await hostHeader.getAttribute("aria-sort")).toBe("none");
+    await riskHeader.getByRole("button").click();
+    await eventually(firstHost).toBe(fleet.lab.hostname);
+    expect(await riskHeader.getAttribute("aria-sort")).toBe("ascending");
+    await page.getByRole("columnheader", { name: "Last seen" }).getByRole("button").click();
+    await eventually(() =>
+      page.getByRole("columnheader", { name: "Last seen" }).getAttribute("aria-sort"),
+    ).toBe("descending");
+    await expectAccessible(page, "devices sorted");
+    await screenshot(page, "devices-sorted");
+    expect(errors).toEqual([]);
+  });
+
+  it("creates a rollout from vulnerabilities ticked on the by-vulnerability page, with its ring and gate", async () => {
+    const { page, errors } = await session(orgA.owner.email);
+    await page.goto(org("vulnerabilities"));
+    const create = page.getByRole("button", { name: "Create rollout from selection" });
+    await eventually(() => page.getByRole("checkbox", { name: `Select ${CVE.critical}` }).count()).toBe(1);
+    expect(await create.isDisabled()).toBe(true);
+    await page.getByRole("checkbox", { name: `Select ${CVE.critical}` }).check();
+    await create.click();
+    await page.waitForURL(/\/rollouts\?fix=/);
+    const fix = page.getByLabel("Fix these vulnerabilities (ids, separated by commas)");
+    await eventually(() => fix.inputValue()).toBe(CVE.critical);
+    await page.getByLabel("Name", { exact: true }).fill("OpenSSL from the selection");
+    await page.getByLabel("Ring name").fill("Web first");
+    await page.getByLabel("Device groups").selectOption(fleet.groupId);
+    await page.getByLabel("Gate: devices that must succeed (%)").fill("90");
+    await page.getByLabel("Gate: soak time (minutes)").fill("30");
+    await page.getByLabel("A person approves before the next ring").uncheck();
+    await expectAccessible(page, "rollout from a selection");
+    await screenshot(page, "rollout-from-selection");
+    await page.getByRole("button", { name: "Start rollout" }).click();
+    await page.waitForURL(/\/rollouts\/[0-9a-f-]{36}$/);
+    await eventually(() => page.getByRole("heading", { name: "OpenSSL from the selection" }).count()).toBe(1);
+    await eventually(() => page.getByRole("heading", { name: /Ring 1: Web first/ }).count()).toBe(1);
+    const rolloutId = page.url().split("/").at(-1) ?? "";
+    const rollout = await fetchJson<{
+      packages: { name: string }[];
+      rings: {
+        groupIds: string[];
+        gate: { successPercent: number; soakMinutes: number; requireApproval: boolean };
+      }[];
+    }>(page, `/rollouts/${rolloutId}`);
+    expect(rollout.packages.map((p) => p.name)).toContain("openssl");
+    expect(rollout.rings).toHaveLength(1);
+    expect(rollout.rings[0]?.groupIds).toEqual([fleet.groupId]);
+    expect(rollout.rings[0]?.gate).toMatchObject({
+      successPercent: 90,
+      soakMinutes: 30,
+      requireApproval: false,
+    });
+    expect(errors).toEqual([]);
+  });
+
+  it("creates a rollout from findings ticked by device, and shows it in each device's rollout history", async () => {
+    const { page, errors } = await session(orgA.owner.email);
+    await page.goto(org("vulnerabilities"));
+    await page.getByRole("tab", { name: "By device (findings)" }).click();
+    const labCurl = page.getByRole("checkbox", { name: `Select ${CVE.curl} on ${fleet.lab.hostname}` });
+    await eventually(() => labCurl.count()).toBe(1);
+    await labCurl.check();
+    await page
+      .getByRole("checkbox", { name: `Select ${CVE.critical} on ${fleet.web.hostname}` })
+      .first()
+      .check();
+    await eventually(() => page.getByText(/2 findings selected on 2 device/).count()).toBe(1);
+    await expectAccessible(page, "findings ticked");
+    await page.getByRole("button", { name: "Create rollout from selection" }).click();
+    await page.waitForURL(/\/rollouts\?fix=/);
+    await eventually(() =>
+      page.getByLabel("Fix these vulnerabilities (ids, separated by commas)").inputValue(),
+    ).toBe(`${CVE.critical}, ${CVE.curl}`);
+    await page.getByLabel("Name", { exact: true }).fill("Findings from two devices");
+    await page.getByLabel("Device groups").selectOption(fleet.groupId);
+    await page.getByRole("button", { name: "Start rollout" }).click();
+    await page.waitForURL(/\/rollouts\/[0-9a-f-]{36}$/);
+    await eventually(() => page.getByRole("heading", { name: "Findings from two devices" }).count()).toBe(1);
+
+    await page.goto(org(`devices/${fleet.lab.deviceId}`));
+    await eventually(() => page.getByRole("heading", { name: "Rollouts" }).count()).toBe(1);
+    const history = page.getByRole("row").filter({ hasText: "Findings from two devices" });
+    await eventually(() => history.count()).toBe(1);
+    expect(await history.textContent()).toContain("1: Test");
+    await expectAccessible(page, "device rollout history");
+    await screenshot(page, "device-rollouts");
+    // The database server is in no ring: it has no rollout history.
+    await page.goto(org(`devices/${fleet.db.deviceId}`));
+    await eventually(() => page.getByText("This device has not been in a rollout yet.").count()).toBe(1);
+    expect(errors).toEqual([]);
+  });
+
+  it("creates and edits a maintenance window and a patch policy, keeping the settings not shown in the table", async () => {
+    const { page, errors } = await session(orgA.owner.email);
+    await page.goto(org("policies"));
+    await page.getByRole("button", { name: "New maintenance window" }).click();
+    await page.getByLabel("Name", { exact: true }).fill("Sunday early");
+    await page.getByLabel("Opens (cron schedule, e.g. 0 2 * * 6)").fill("0 3 * * 0");
+    await page.getByLabel("Open for (minutes)").fill("120");
+    await page.getByLabel("Time zone").fill("Europe/London");
+    await page.getByRole("button", { name: "Save window" }).click();
+    const windowRow = page.getByRole("row").filter({ hasText: "Sunday early" });
+    await eventually(() => windowRow.textContent()).toContain("120 min");
+    await page.getByRole("button", { name: "Edit Sunday early" }).click();
+    await page.getByLabel("Open for (minutes)").fill("180");
+    await page.getByRole("button", { name: "Save window" }).click();
+    await eventually(() => windowRow.textContent()).toContain("180 min");
+
+    await page.getByRole("button", { name: "New patch policy" }).click();
+    await page.getByLabel("Policy name").fill("Web servers policy");
+    await page.getByLabel("Device group").selectOption(fleet.groupId);
+    await page.getByLabel("Installs by itself").selectOption("all");
+    await page.getByLabel("Fixes of this severity or higher").selectOption("high");
+    await page.getByLabel("Fixes of known exploited vulnerabilities (KEV)").check();
+    await page.getByLabel("Never update (held packages)").fill("postgresql-15");
+    await page.getByLabel("Maintenance window").selectOption({ label: "Sunday early" });
+    await expectAccessible(page, "new patch policy");
+    await page.getByRole("button", { name: "Save policy" }).click();
+    const policyRow = page.getByRole("row").filter({ hasText: "Web servers policy" });
+    await eventually(() => page.getByRole("button", { name: "Save policy" }).count()).toBe(0);
+    await eventually(() => policyRow.getByRole("cell").nth(4).textContent()).toBe("Sunday early");
+
+    await page.getByRole("button", { name: "Edit Web servers policy" }).click();
+    expect(await page.getByLabel("Never update (held packages)").inputValue()).toBe("postgresql-15");
+    await page.getByLabel("Reboot", { exact: true }).selectOption("never");
+    await page.getByRole("button", { name: "Save policy" }).click();
+    // Saved when the form has closed and the table shows the new value.
+    await eventually(() => page.getByRole("button", { name: "Save policy" }).count()).toBe(0);
+    await eventually(() => policyRow.getByRole("cell").nth(3).textContent()).toBe("never");
+    // The quick switch in the table sends the whole policy back: nothing else is lost.
+    await page.getByLabel("Automatic updates for Web servers policy").selectOption("security");
+    type PolicyView = { name: string; automatic: string; reboot: string; hold: string[]; approval: unknown };
+    const policy = async () =>
+      (await fetchJson<PolicyView[]>(page, "/patch-policies")).find((p) => p.name === "Web servers policy");
+    await eventually(async () => (await policy())?.automatic).toBe("security");
+    expect(await policy()).toMatchObject({
+      reboot: "never",
+      hold: ["postgresql-15"],
+      approval: { minSeverity: "high", kev: true },
+    });
+    await screenshot(page, "policies");
+    const audit = await auditRow(page, "patch_policies.updated");
+    expect(await audit.textContent()).toContain("patch_policies.updated");
+    expect(errors).toEqual([]);
+  });
+
+  it("exports the audit log as CSV with the page's filters", async () => {
+    const { page, errors } = await session(orgA.owner.email);
+    await auditRow(page, "rollouts.created");
+    const link = page.getByRole("link", { name: "Export CSV" });
+    const href = (await link.getAttribute("href")) ?? "";
+    expect(href).toBe(`/api/v1/orgs/${orgA.organizationId}/audit-events.csv?action=rollouts.created`);
+    const csv = await page.evaluate<string, string>(
+      async (url) => (await fetch(url, { credentials: "same-origin" })).text(),
+      href,
+    );
+    const lines = csv.trim().split(/\r?\n/);
+    expect(lines.length).toBeGreaterThan(2);
+    for (const line of lines.slice(1)) expect(line).toContain("rollouts.created");
+    expect(errors).toEqual([]);
+  });
+
+  it("invites a person, shows the pending invitation, and changes a member's role", async () => {
+    const { page, errors } = await session(orgA.owner.email);
+    await page.goto(org("team"));
+    await page.getByLabel("Email address").fill("new.colleague@example.test");
+    await page.getByRole("form", { name: "Invite a person" }).getByRole("combobox").selectOption("admin");
+    await page.getByRole("button", { name: "Invite" }).click();
+    await eventually(() => page.getByRole("status").textContent()).toContain("Invitation created");
+    await eventually(() => page.getByText("new.colleague@example.test as admin").count()).toBe(1);
+    expect(
+      await page.getByRole("button", { name: "Withdraw invitation for new.colleague@example.test" }).count(),
+    ).toBe(1);
+    await page.getByLabel("Role of teammate person").selectOption("admin");
+    type Member = { id: string; role: string };
+    await eventually(
+      async () =>
+        (await fetchJson<{ items: Member[] }>(page, "/users?limit=100")).items.find((m) => m.id === teammate)
+          ?.role,
+    ).toBe("admin");
+    await expectAccessible(page, "team");
+    await screenshot(page, "team");
+    const audit = await auditRow(page, "users.role_changed");
+    expect(await audit.textContent()).toContain("users.role_changed");
+    expect(errors).toEqual([]);
+  });
+
   it("shows an Auditor everything and no change controls", async () => {
     const { page, errors } = await session(auditorEmail);
     await eventually(() => page.getByText("Critical open").count()).toBe(1);
@@ -186,6 +398,16 @@ describe.skipIf(!haveChromium)("the console in chromium", () => {
       .poll(() => page.getByRole("row").filter({ hasText: CVE.critical }).count())
       .toBeGreaterThan(0);
     expect(await page.getByRole("button", { name: "Decide…" }).count()).toBe(0);
+    await page.goto(org("vulnerabilities"));
+    await eventually(() => page.getByRole("link", { name: CVE.critical }).count()).toBe(1);
+    expect(await page.getByRole("checkbox").count()).toBe(0);
+    expect(await page.getByRole("button", { name: "Create rollout from selection" }).count()).toBe(0);
+    await page.goto(org("policies"));
+    await eventually(() => page.getByRole("heading", { name: "Patch policies" }).count()).toBe(1);
+    await eventually(() => page.getByRole("row").filter({ hasText: "Web servers policy" }).count()).toBe(1);
+    expect(await page.getByRole("button", { name: /^(New|Edit|Delete) / }).count()).toBe(0);
+    // The organisation switcher is the page's one drop-down: the policies have none.
+    expect(await page.getByRole("main").getByRole("combobox").count()).toBe(0);
     await page.goto(org("rollouts"));
     await eventually(() => page.getByRole("heading", { name: "Rollouts" }).count()).toBe(1);
     expect(await page.getByRole("button", { name: "New rollout" }).count()).toBe(0);
@@ -196,6 +418,8 @@ describe.skipIf(!haveChromium)("the console in chromium", () => {
     await eventually(() => page.getByRole("heading", { name: "Members" }).count()).toBe(1);
     expect(await page.getByRole("button", { name: "Invite" }).count()).toBe(0);
     expect(await page.getByRole("button", { name: /^Remove/ }).count()).toBe(0);
+    expect(await page.getByLabel(/^Role of/).count()).toBe(0);
+    expect(await page.getByRole("button", { name: /^Withdraw/ }).count()).toBe(0);
     await expectAccessible(page, "team as auditor");
     await screenshot(page, "auditor-team");
     expect(errors).toEqual([]);

@@ -175,6 +175,10 @@ export interface DevicesTable {
   retired_at: Timestamp | null;
   created_at: GeneratedTimestamp;
   updated_at: GeneratedTimestamp;
+  /** Kept by a trigger on findings: the device's open findings and the highest risk among them. */
+  open_findings: Generated<number>;
+  open_risk: Generated<number>;
+  open_sla_due_at: Timestamp | null;
 }
 
 export interface DeviceGroupMembersTable {

@@ -1,4 +1,4 @@
-import { sql } from "kysely";
+import { type RawBuilder, sql } from "kysely";
 import type { Database, OrganizationTransaction } from "../db/database.js";
 import { AppError } from "../http/errors.js";
 import type { Page } from "../http/pagination.js";
@@ -17,6 +17,9 @@ export interface DeviceView {
   criticality: string;
   groups: { id: string; name: string }[];
   status: "active" | "retired";
+  /** Open findings on the device, and the highest risk among them (0 without any). */
+  openFindings: number;
+  risk: number;
   online: boolean;
   enrolledAt: string;
   lastSeenAt: string | null;
@@ -43,6 +46,8 @@ export interface DeviceFilters {
   lastSeenBefore?: string;
   lastSeenAfter?: string;
   includeRetired?: boolean;
+  sort?: DeviceSort;
+  order?: "asc" | "desc";
 }
 
 /** A device counts as online when it checked in within this many check-in intervals. */
@@ -70,6 +75,8 @@ function deviceSelect(tx: OrganizationTransaction, onlineSeconds: number) {
       "d.criticality",
       "d.enrolled_at",
       "d.retired_at",
+      "d.open_findings",
+      "d.open_risk",
       "p.last_seen_at",
       "p.last_ip",
       "p.booted_at",
@@ -119,6 +126,8 @@ function view(r: DeviceRow): DeviceView {
     criticality: r.criticality,
     groups: (r.groups ?? []) as { id: string; name: string }[],
     status: r.retired_at ? "retired" : "active",
+    openFindings: r.open_findings,
+    risk: Number(r.open_risk),
     online: Boolean(r.online) && !r.retired_at,
     enrolledAt: r.enrolled_at.toISOString(),
     lastSeenAt: r.last_seen_at?.toISOString() ?? null,
@@ -136,22 +145,88 @@ function view(r: DeviceRow): DeviceView {
   };
 }
 
-/** Keyset cursor over (hostname, id): stays fast on the last page of a 100,000-device fleet. */
-function decodeHostCursor(cursor: string): { hostname: string; id: string } {
+/** How the devices table may be sorted: an allow-list, each key backed by an index. */
+export const DEVICE_SORTS = ["hostname", "lastSeen", "os", "risk", "online"] as const;
+export type DeviceSort = (typeof DEVICE_SORTS)[number];
+
+interface SortKey {
+  /** The key's columns (with their SQL types), compared as one row value: the last makes it unique. */
+  columns: [RawBuilder<unknown>, "text" | "uuid" | "float8" | "integer" | "timestamptz"][];
+  /** The direction when none is asked for. */
+  order: "asc" | "desc";
+  /** Sorting by last seen reads devices from their presence rows (every enrolled device has one). */
+  seen: boolean;
+}
+
+const SORT_KEYS: Record<DeviceSort, SortKey> = {
+  hostname: {
+    columns: [
+      [sql`d.hostname`, "text"],
+      [sql`d.id`, "uuid"],
+    ],
+    order: "asc",
+    seen: false,
+  },
+  os: {
+    columns: [
+      [sql`d.os_name`, "text"],
+      [sql`d.os_version`, "text"],
+      [sql`d.hostname`, "text"],
+      [sql`d.id`, "uuid"],
+    ],
+    order: "asc",
+    seen: false,
+  },
+  risk: {
+    columns: [
+      [sql`d.open_risk`, "float8"],
+      [sql`d.open_findings`, "integer"],
+      [sql`d.id`, "uuid"],
+    ],
+    order: "desc",
+    seen: false,
+  },
+  lastSeen: {
+    columns: [
+      [sql`p.last_seen_at`, "timestamptz"],
+      [sql`p.device_id`, "uuid"],
+    ],
+    order: "desc",
+    seen: true,
+  },
+  // Online means seen within the last few check-ins, so most recently seen first is online first.
+  online: {
+    columns: [
+      [sql`p.last_seen_at`, "timestamptz"],
+      [sql`p.device_id`, "uuid"],
+    ],
+    order: "desc",
+    seen: true,
+  },
+};
+
+/** Keyset cursor over the sort key: stays fast on the last page of a 100,000-device fleet. */
+function decodeCursor(cursor: string, sort: DeviceSort, order: "asc" | "desc"): string[] {
+  const width = SORT_KEYS[sort].columns.length;
   try {
     const v: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
     if (
       Array.isArray(v) &&
-      typeof v[0] === "string" &&
-      typeof v[1] === "string" &&
-      /^[0-9a-f-]{36}$/.test(v[1])
+      v.length === width + 2 &&
+      v[0] === sort &&
+      v[1] === order &&
+      v.slice(2).every((k) => typeof k === "string" && k.length <= 1000) &&
+      /^[0-9a-f-]{36}$/.test(String(v.at(-1)))
     ) {
-      return { hostname: v[0], id: v[1] };
+      return v.slice(2).map(String);
     }
   } catch {
     // fall through
   }
-  throw new AppError("request.invalid", { field: "querystring/cursor", message: "The cursor is not valid." });
+  throw new AppError("request.invalid", {
+    field: "querystring/cursor",
+    message: "The cursor is not valid (or was made for another sort order).",
+  });
 }
 
 export async function listDevices(
@@ -161,20 +236,23 @@ export async function listDevices(
   onlineSeconds: number,
 ): Promise<Page<DeviceView>> {
   const { organizationId } = scopeOf(ctx);
-  const after = f.cursor ? decodeHostCursor(f.cursor) : null;
+  const sort = f.sort ?? "hostname";
+  const key = SORT_KEYS[sort];
+  const order = f.order ?? key.order;
+  const after = f.cursor ? decodeCursor(f.cursor, sort, order) : null;
   const rows = await db.withOrganization(organizationId, ctx, async (tx) => {
     let q = deviceSelect(tx, onlineSeconds)
-      .orderBy("d.hostname")
-      .orderBy("d.id")
+      // The key as text, for the next page's cursor (text keeps a timestamp's microseconds).
+      .select(sql<string[]>`ARRAY[${sql.join(key.columns.map(([c]) => sql`${c}::text`))}]`.as("sort_key"))
       .limit(f.limit + 1);
+    for (const [column] of key.columns) q = q.orderBy(column, order);
+    // A strict condition on the presence row: PostgreSQL then reads devices from its index.
+    if (key.seen) q = q.where("p.last_seen_at", "is not", null);
     if (!f.includeRetired) q = q.where("d.retired_at", "is", null);
     if (after) {
-      q = q.where((eb) =>
-        eb.or([
-          eb("d.hostname", ">", after.hostname),
-          eb.and([eb("d.hostname", "=", after.hostname), eb("d.id", ">", after.id)]),
-        ]),
-      );
+      const columns = sql.join(key.columns.map(([c]) => c));
+      const values = sql.join(key.columns.map(([, type], i) => sql`${after[i]}::${sql.raw(type)}`));
+      q = q.where(sql<boolean>`(${columns}) ${sql.raw(order === "asc" ? ">" : "<")} (${values})`);
     }
     if (f.q) q = q.where("d.hostname", "ilike", `%${f.q.replace(/[\\%_]/g, "\\$&")}%`);
     if (f.osFamily) q = q.where("d.os_family", "=", f.osFamily);
@@ -207,7 +285,7 @@ export async function listDevices(
     items: page.map(view),
     nextCursor:
       rows.length > f.limit && last
-        ? Buffer.from(JSON.stringify([last.hostname, last.id])).toString("base64url")
+        ? Buffer.from(JSON.stringify([sort, order, ...last.sort_key])).toString("base64url")
         : null,
   };
 }

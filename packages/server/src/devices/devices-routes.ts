@@ -12,7 +12,7 @@ import {
   revokeDeviceCredentials,
   updateDevice,
 } from "./device-admin.js";
-import { getDevice, listDevices } from "./device-queries.js";
+import { DEVICE_SORTS, getDevice, listDevices } from "./device-queries.js";
 import { findInstallations, listDeviceInventory, listDeviceUpdates } from "./inventory-queries.js";
 
 const Nullable = <T extends import("typebox").TSchema>(t: T) => Type.Union([t, Type.Null()]);
@@ -38,6 +38,8 @@ const Device = Type.Object({
   criticality: Type.String(),
   groups: Type.Array(Type.Object({ id: Type.String(), name: Type.String() })),
   status: Type.String(),
+  openFindings: Type.Integer({ description: "open findings on the device" }),
+  risk: Type.Number({ description: "the highest risk among the device's open findings, 0 without any" }),
   online: Type.Boolean(),
   enrolledAt: Type.String(),
   lastSeenAt: Nullable(Type.String()),
@@ -75,7 +77,8 @@ export function deviceRoutes(
     defineRoute({
       method: "GET",
       url: "/api/v1/orgs/:orgId/devices",
-      summary: "Devices, by hostname, with filters (OS, release, tag, group, criticality, online, last seen)",
+      summary:
+        "Devices, sorted by hostname, last seen, OS, risk or online state, with filters (OS, release, tag, group, criticality, online, last seen)",
       tags: ["devices"],
       permission: "devices.read",
       schema: {
@@ -83,6 +86,10 @@ export function deviceRoutes(
         querystring: Type.Object(
           {
             ...CursorQuery,
+            // Longer than other cursors: the OS sort's key holds the OS name, version and hostname.
+            cursor: Type.Optional(
+              Type.String({ maxLength: 2000, description: "From the previous page's nextCursor." }),
+            ),
             q: Type.Optional(SearchText),
             osFamily: Type.Optional(Type.Enum(["linux", "windows", "macos"])),
             release: Type.Optional(Release),
@@ -93,6 +100,17 @@ export function deviceRoutes(
             lastSeenBefore: Type.Optional(Timestamp),
             lastSeenAfter: Type.Optional(Timestamp),
             includeRetired: Type.Optional(Type.Boolean()),
+            sort: Type.Optional(
+              Type.Enum([...DEVICE_SORTS], {
+                description:
+                  "hostname (default), lastSeen, os (name, version), risk (highest open risk, then open findings) or online (online first, then by last seen)",
+              }),
+            ),
+            order: Type.Optional(
+              Type.Enum(["asc", "desc"], {
+                description: "asc by default for hostname and os; desc for lastSeen, risk and online",
+              }),
+            ),
           },
           { additionalProperties: false },
         ),

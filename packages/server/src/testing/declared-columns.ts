@@ -139,6 +139,9 @@ export const DECLARED_COLUMNS: { [T in keyof DB]: Columns<DB[T]> } = {
     retired_at: true,
     created_at: true,
     updated_at: true,
+    open_findings: true,
+    open_risk: true,
+    open_sla_due_at: true,
   },
   device_group_members: { organization_id: true, group_id: true, device_id: true, added_at: true },
   device_tokens: {

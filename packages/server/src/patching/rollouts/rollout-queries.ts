@@ -248,3 +248,71 @@ function stepsOf(result: PatchJobResult | null) {
     rebootRequired: result.rebootRequired,
   };
 }
+
+/** The rollouts a device took part in, newest first: its ring, its state and why. */
+export async function listDeviceRollouts(
+  db: Database,
+  ctx: RequestContext,
+  deviceId: string,
+  query: { limit: number; cursor?: string },
+) {
+  const after = query.cursor ? decodeCursor(query.cursor) : null;
+  return db.withOrganization(scopeOf(ctx).organizationId, ctx, async (tx) => {
+    const device = await tx.db
+      .selectFrom("devices")
+      .select("id")
+      .where("id", "=", deviceId)
+      .executeTakeFirst();
+    if (!device) throw new AppError("devices.not_found");
+    let q = tx.db
+      .selectFrom("rollout_devices as rd")
+      .innerJoin("rollouts as r", "r.id", "rd.rollout_id")
+      .innerJoin("rollout_rings as g", (join) =>
+        join.onRef("g.rollout_id", "=", "rd.rollout_id").onRef("g.position", "=", "rd.ring"),
+      )
+      .select([
+        "r.id",
+        "r.name",
+        "r.state as rollout_state",
+        "r.mode",
+        "r.finished_at",
+        preciseTimestamp("r.created_at").as("at"),
+        "rd.ring",
+        "g.name as ring_name",
+        "rd.state",
+        "rd.attempts",
+        "rd.reason",
+        "rd.health",
+        "rd.verified",
+        "rd.updated_at",
+      ])
+      .where("rd.device_id", "=", deviceId)
+      .orderBy("r.created_at", "desc")
+      .orderBy("r.id", "desc")
+      .limit(query.limit + 1);
+    if (after)
+      q = q.where(sql<boolean>`(r.created_at, r.id) < (${after.at}::timestamptz, ${after.id}::uuid)`);
+    const rows = await q.execute();
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    return {
+      items: page.map((r) => ({
+        rolloutId: r.id,
+        name: r.name,
+        rolloutState: r.rollout_state,
+        mode: r.mode,
+        createdAt: r.at,
+        finishedAt: iso(r.finished_at),
+        ring: r.ring,
+        ringName: r.ring_name,
+        state: r.state,
+        attempts: r.attempts,
+        reason: r.reason,
+        health: r.health,
+        verified: r.verified,
+        updatedAt: r.updated_at.toISOString(),
+      })),
+      nextCursor: rows.length > query.limit && last ? encodeCursor({ at: last.at, id: last.id }) : null,
+    };
+  });
+}

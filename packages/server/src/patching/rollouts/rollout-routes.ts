@@ -6,11 +6,29 @@ import { NoContent, OrgParams, Uuid } from "../../http/schemas.js";
 import { Rollout, RolloutDevice, RolloutInput } from "../schemas.js";
 import { actOnRollout } from "./rollout-actions.js";
 import { createRollout } from "./rollout-create.js";
-import { getRollout, listRolloutDevices, listRollouts } from "./rollout-queries.js";
+import { getRollout, listDeviceRollouts, listRolloutDevices, listRollouts } from "./rollout-queries.js";
 import type { RolloutRunner } from "./rollout-runner.js";
 import { streamChanges } from "./rollout-stream.js";
 
 const RolloutParams = Type.Object({ orgId: Uuid, rolloutId: Uuid }, { additionalProperties: false });
+const DeviceParams = Type.Object({ orgId: Uuid, deviceId: Uuid }, { additionalProperties: false });
+const Nullable = <T extends import("typebox").TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const DeviceRollout = Type.Object({
+  rolloutId: Type.String(),
+  name: Type.String(),
+  rolloutState: Type.String(),
+  mode: Type.String(),
+  createdAt: Type.String(),
+  finishedAt: Nullable(Type.String()),
+  ring: Type.Integer(),
+  ringName: Type.String(),
+  state: Type.String({ description: "the device's state in the rollout" }),
+  attempts: Type.Integer(),
+  reason: Nullable(Type.String()),
+  health: Nullable(Type.String()),
+  verified: Nullable(Type.String()),
+  updatedAt: Type.String(),
+});
 const Reason = Type.Object(
   { reason: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })) },
   { additionalProperties: false },
@@ -116,6 +134,19 @@ export function rolloutRoutes(db: Database, runner: RolloutRunner): RouteDefinit
         response: { 200: pageOf(RolloutDevice) },
       },
       handler: ({ ctx, params, query }) => listRolloutDevices(db, ctx, params.rolloutId, query),
+    }),
+    defineRoute({
+      method: "GET",
+      url: "/api/v1/orgs/:orgId/devices/:deviceId/rollouts",
+      summary: "A device's rollout history, newest first: each rollout, the device's ring, state and reason",
+      tags: ["patching"],
+      permission: "patching.read",
+      schema: {
+        params: DeviceParams,
+        querystring: Type.Object({ ...CursorQuery }, { additionalProperties: false }),
+        response: { 200: pageOf(DeviceRollout) },
+      },
+      handler: ({ ctx, params, query }) => listDeviceRollouts(db, ctx, params.deviceId, query),
     }),
     defineRoute({
       method: "GET",

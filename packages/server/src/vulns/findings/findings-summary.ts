@@ -67,7 +67,8 @@ export async function findingSummary(db: Database, ctx: RequestContext): Promise
              ${open(sql`f.sla_due_at < now()`)} AS overdue, ${open(sql`f.fixed_version IS NOT NULL`)} AS fix_available,
              count(*) FILTER (WHERE f.status = 'accepted_risk')::int AS accepted_risk,
              count(*) FILTER (WHERE f.status = 'false_positive')::int AS false_positive,
-             count(DISTINCT f.device_id) FILTER (WHERE f.status = 'open')::int AS devices,
+             -- Kept on each device's row from its findings: no sort of every open finding's device.
+             (SELECT count(*) FROM devices od WHERE od.retired_at IS NULL AND od.open_findings > 0)::int AS devices,
              (avg(extract(epoch FROM f.closed_at - f.first_seen_at))
                 FILTER (WHERE f.status = 'fixed' AND f.closed_at >= now() - make_interval(days => ${TREND_DAYS}))
               / 86400)::float8 AS mttr_days
