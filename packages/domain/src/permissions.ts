@@ -35,6 +35,8 @@ export const ACTIONS = {
   "users.erase": "write",
   /** Audit retention (Owners only, checked beside the matrix), checkpoints on demand, SIEM forwarding. */
   "compliance.manage": "write",
+  /** Single sign-on: the identity provider decides who signs in, so reading its settings is an Admin's too. */
+  "sso.manage": "write",
 } as const satisfies Record<string, "read" | "write">;
 
 export type Action = keyof typeof ACTIONS;

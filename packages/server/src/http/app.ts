@@ -128,6 +128,36 @@ export async function buildApp(deps: AppDeps, routes: RouteDefinition[]): Promis
     request.bodyMayHoldNul = mayHoldNul(text);
     parseJson(request, text, done);
   });
+  // Form bodies only for the route that declares another site posts it a form (SAML's assertion
+  // consumer); everywhere else a form is an unsupported media type, as before.
+  app.addContentTypeParser(
+    "application/x-www-form-urlencoded",
+    { parseAs: "buffer" },
+    (request, body, done) => {
+      if (!request.routeOptions.config.route?.crossOriginForm) {
+        done(new AppError("request.unsupported_media_type", { field: "body" }), undefined);
+        return;
+      }
+      const bytes = body as Buffer;
+      if (!isUtf8(bytes)) {
+        done(new AppError("request.invalid_encoding", { field: "body" }), undefined);
+        return;
+      }
+      const fields: Record<string, string> = {};
+      for (const [name, value] of new URLSearchParams(bytes.toString("utf8"))) {
+        if (Object.hasOwn(fields, name)) {
+          done(
+            new AppError("request.invalid", { field: `body/${name}`, message: `${name} is given twice.` }),
+            undefined,
+          );
+          return;
+        }
+        fields[name] = value;
+        if (value.includes("\u0000") || name.includes("\u0000")) request.bodyMayHoldNul = true;
+      }
+      done(null, fields);
+    },
+  );
 
   // Every route declares who may call it; one that does not is refused at start.
   app.addHook("onRoute", (options) => {
@@ -243,6 +273,9 @@ function assertPermissionFits(route: RouteDefinition): void {
   if (isAgentPermission(permission)) {
     if (scoped) throw new Error(`${where}: an agent route takes its organisation from its token`);
     return;
+  }
+  if (route.crossOriginForm !== undefined && (permission !== "public" || route.method !== "POST")) {
+    throw new Error(`${where}: only a public POST may accept another site's form`);
   }
   const action = isAction(permission) ? permission : null;
   if (scoped !== (action !== null)) {
