@@ -60,15 +60,15 @@ export async function peekFlow(
   tx: OrganizationTransaction,
   protocol: SsoProtocol,
   state: string,
-): Promise<{ sealedSecrets: string | null } | null> {
+): Promise<{ sealedSecrets: string | null; createdAt: Date } | null> {
   const row = await tx.db
     .selectFrom("sso_flows")
-    .select("sealed_secrets")
+    .select(["sealed_secrets", "created_at"])
     .where("protocol", "=", protocol)
     .where("state_hash", "=", sha256(state))
     .where("used_at", "is", null)
     .executeTakeFirst();
-  return row ? { sealedSecrets: row.sealed_secrets } : null;
+  return row ? { sealedSecrets: row.sealed_secrets, createdAt: row.created_at } : null;
 }
 
 export type FlowOutcome =
