@@ -35,7 +35,10 @@ export const ACTIONS = {
   "users.erase": "write",
   /** Audit retention (Owners only, checked beside the matrix), checkpoints on demand, SIEM forwarding. */
   "compliance.manage": "write",
-  /** Single sign-on: the identity provider decides who signs in, so reading its settings is an Admin's too. */
+  /**
+   * Single sign-on settings (read, set, remove): the identity provider decides who signs in, so even
+   * reading them is an Owner's or Admin's, like changing them.
+   */
   "sso.manage": "write",
 } as const satisfies Record<string, "read" | "write">;
 

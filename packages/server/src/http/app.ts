@@ -187,6 +187,12 @@ export async function buildApp(deps: AppDeps, routes: RouteDefinition[]): Promis
             scheme: "bearer",
             description: "An agent's device token (ppdt_…); enrolment uses an enrolment token (ppk_…).",
           },
+          apiToken: {
+            type: "http",
+            scheme: "bearer",
+            description:
+              "An organisation's API token (ppat_…) as `Authorization: Bearer ppat_…`: organisation routes only, with the token's role; no CSRF token.",
+          },
         },
       },
     },
@@ -305,7 +311,13 @@ function registerRoute(app: FastifyInstance, route: RouteDefinition): void {
       ...(s.body ? { body: route.example ? { ...s.body, examples: [route.example] } : s.body } : {}),
       response: { ...s.response, "4xx": ErrorSchema, "5xx": ErrorSchema },
       ...(secured
-        ? { security: isStateChanging(route.method) ? [{ session: [], csrf: [] }] : [{ session: [] }] }
+        ? {
+            security: [
+              isStateChanging(route.method) ? { session: [], csrf: [] } : { session: [] },
+              // Organisation routes also take an API token instead of the session.
+              ...(isAction(route.permission) ? [{ apiToken: [] }] : []),
+            ],
+          }
         : {}),
       ...(agent ? { security: [{ deviceToken: [] }] } : {}),
       ...(secured && route.permission !== "authenticated"
