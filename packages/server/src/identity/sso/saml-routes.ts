@@ -90,6 +90,8 @@ export function samlRoutes(deps: SamlDeps): RouteDefinition[] {
       tags: ["auth"],
       permission: "public",
       contentType: "application/samlmetadata+xml; charset=utf-8",
+      isolationExempt:
+        "public by design (identity providers fetch it unauthenticated): our own addresses, built from the organisation id the caller named, and nothing the organisation holds",
       schema: { params: SsoParams, response: { 200: Type.String({ description: "SAML 2.0 metadata XML" }) } },
       async handler({ params }) {
         const exists = await db.systemReader
