@@ -311,6 +311,45 @@ describe("OpenID Connect sign-in", () => {
   });
 });
 
+describe("the organisation's second-factor requirement", () => {
+  it("is met by a session its own provider opened, and by nothing that session means elsewhere", async () => {
+    const require = (twoFactorRequired: string) =>
+      call(t.app, {
+        method: "PUT",
+        url: `/api/v1/orgs/${org.organizationId}/security-settings`,
+        as: org.owner,
+        body: { twoFactorRequired },
+      });
+    account("frank", "frank@example.test");
+    const { callback, browser } = await signInAs("frank");
+    const done = await returnTo(callback, browser);
+    expect(done.statusCode).toBe(303);
+    const cookie = `${SESSION_COOKIE}=${cookieFrom(done.headers, SESSION_COOKIE)}`;
+    const passwordMember = await addTestMember(t.db, org.organizationId, "operator", "no-2fa");
+    try {
+      expect((await require("all")).statusCode).toBe(200);
+      const viaIdp = await t.app.inject({
+        method: "GET",
+        url: `/api/v1/orgs/${org.organizationId}/users`,
+        headers: { cookie },
+      });
+      expect(viaIdp.statusCode).toBe(200);
+      const viaPassword = await call(t.app, {
+        method: "GET",
+        url: `/api/v1/orgs/${org.organizationId}/users`,
+        as: passwordMember,
+      });
+      expect(viaPassword.statusCode).toBe(403);
+    } finally {
+      // The Owner has no second factor either, so the requirement is lifted behind the API's back.
+      await t.db.owner.query(
+        "UPDATE organization_security_settings SET two_factor_required = 'off' WHERE organization_id = $1",
+        [org.organizationId],
+      );
+    }
+  });
+});
+
 describe("SSO required", () => {
   it("refuses a member's password sign-in and lets the Owner in (break-glass), both audited", async () => {
     const member = await addTestMember(t.db, org.organizationId, "operator", "pw-member");
