@@ -38,6 +38,11 @@ export const ACTIONS = {
   /** Alert rules and the alerts they raised: Owners and Admins manage them, everyone may read. */
   "alert_rules.read": "read",
   "alert_rules.manage": "write",
+  /**
+   * Single sign-on settings (read, set, remove): the identity provider decides who signs in, so even
+   * reading them is an Owner's or Admin's, like changing them.
+   */
+  "sso.manage": "write",
 } as const satisfies Record<string, "read" | "write">;
 
 export type Action = keyof typeof ACTIONS;

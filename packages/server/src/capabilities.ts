@@ -11,6 +11,7 @@ import type { RouteDefinition } from "./http/route.js";
 import { accountRoutes } from "./identity/account-routes.js";
 import { apiTokenRoutes } from "./identity/api-tokens/routes.js";
 import { gdprRoutes } from "./identity/gdpr/routes.js";
+import { ssoRoutes } from "./identity/sso/routes.js";
 import { twoFactorRoutes } from "./identity/two-factor/routes.js";
 import { usersRoutes } from "./identity/users-routes.js";
 import { JobRunner } from "./jobs/job-runner.js";
@@ -28,6 +29,8 @@ export interface ServerDeps {
   config: Config;
   https?: ServerOptions;
   logStream?: NodeJS.WritableStream;
+  /** How the server reaches identity providers for single sign-on; the default is the global fetch. */
+  ssoFetch?: typeof fetch;
 }
 
 declare module "fastify" {
@@ -98,6 +101,12 @@ export async function createApp(deps: ServerDeps, extraRoutes: RouteDefinition[]
     ...apiTokenRoutes(deps.db),
     ...mspRoutes(deps.db),
     ...gdprRoutes(deps.db),
+    ...ssoRoutes({
+      db: deps.db,
+      config: deps.config,
+      secrets,
+      ...(deps.ssoFetch ? { fetch: deps.ssoFetch } : {}),
+    }),
     ...consoleRoutes(deps.db, deps.config, await loadConsoleFiles()),
     ...compliance.routes,
     ...ops.routes,

@@ -144,6 +144,10 @@ describe("a started server", () => {
       doc.paths["/api/v1/orgs/{orgId}/users/{userId}"].patch.requestBody.content["application/json"].schema
         .additionalProperties,
     ).toBe(false);
+    // Automation finds how to send an API token: a scheme, offered beside the session on organisation routes.
+    expect(doc.components.securitySchemes.apiToken).toMatchObject({ type: "http", scheme: "bearer" });
+    expect(doc.paths["/api/v1/orgs/{orgId}/devices"].get.security).toContainEqual({ apiToken: [] });
+    expect(doc.paths["/api/v1/me"].get.security).not.toContainEqual({ apiToken: [] });
   });
 });
 

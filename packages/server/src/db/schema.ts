@@ -49,6 +49,8 @@ export interface SessionsTable {
   revoked_at: Timestamp | null;
   ip: string | null;
   user_agent: string | null;
+  /** Set when an organisation's identity provider opened the session: it reaches that organisation only. */
+  sso_organization_id: string | null;
 }
 
 export interface InvitationsTable {
@@ -670,6 +672,10 @@ export interface DB extends IdentityDB {
   audit_checkpoints: AuditCheckpointsTable;
   siem_configs: SiemConfigsTable;
   siem_outbox: SiemOutboxTable;
+  sso_oidc_configs: SsoOidcConfigsTable;
+  sso_saml_configs: SsoSamlConfigsTable;
+  sso_flows: SsoFlowsTable;
+  sso_saml_assertions: SsoSamlAssertionsTable;
   backup_runs: BackupRunsTable;
   restore_tests: RestoreTestsTable;
   status_probes: StatusProbesTable;
@@ -762,4 +768,46 @@ export interface AlertDeliveriesTable {
   last_error: string | null;
   delivered_at: Timestamp | null;
   created_at: GeneratedTimestamp;
+}
+
+export interface SsoOidcConfigsTable {
+  organization_id: Generated<string>;
+  issuer: string;
+  client_id: string;
+  sealed_client_secret: string;
+  allowed_domains: string[];
+  default_role: "admin" | "operator" | "auditor";
+  enabled: Generated<boolean>;
+  sso_required: Generated<boolean>;
+  updated_at: GeneratedTimestamp;
+}
+
+export interface SsoSamlConfigsTable {
+  organization_id: Generated<string>;
+  idp_entity_id: string;
+  idp_sso_url: string;
+  idp_certificates: string[];
+  allowed_domains: string[];
+  default_role: "admin" | "operator" | "auditor";
+  enabled: Generated<boolean>;
+  sso_required: Generated<boolean>;
+  updated_at: GeneratedTimestamp;
+}
+
+export interface SsoFlowsTable {
+  id: Generated<string>;
+  organization_id: Generated<string>;
+  protocol: "oidc" | "saml";
+  state_hash: Buffer;
+  browser_hash: Buffer;
+  sealed_secrets: string | null;
+  created_at: GeneratedTimestamp;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+}
+
+export interface SsoSamlAssertionsTable {
+  organization_id: Generated<string>;
+  assertion_id: string;
+  expires_at: Timestamp;
 }

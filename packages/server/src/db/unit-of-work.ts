@@ -45,6 +45,8 @@ export interface AuditEventInput {
   result?: "success" | "failure";
   errorCode?: string;
   details?: Record<string, unknown>;
+  /** Who acted, when the unit of work learnt it only inside the transaction (single sign-on); else the context's actor. */
+  actor?: Actor;
 }
 
 export interface DeviceEventInput {
@@ -81,8 +83,8 @@ export class AuditQueue {
       content: {
         organizationId,
         occurredAt: new Date(),
-        actorType: this.context.actor.type,
-        actorId: this.context.actor.id,
+        actorType: (event.actor ?? this.context.actor).type,
+        actorId: (event.actor ?? this.context.actor).id,
         action: event.action,
         targetType: event.target?.type ?? null,
         targetId: event.target?.id ?? null,

@@ -11,7 +11,7 @@ import { PLATFORM_ORGANIZATION_ID } from "../audit/chain.js";
 import type { Database, OrganizationTransaction } from "../db/database.js";
 import type { AuditContext } from "../db/unit-of-work.js";
 import { AppError, type ErrorCode } from "../http/errors.js";
-import { hit, retryAfter } from "../identity/rate-limit.js";
+import { hit, mayRecordPlatformRefusal, retryAfter } from "../identity/rate-limit.js";
 import { assertDeviceCapacity } from "../organizations/plan-gate.js";
 import { bootTime, factsColumns } from "./device-facts.js";
 import { emitSignal } from "./signals.js";
@@ -59,7 +59,10 @@ export async function enroll(
     .executeTakeFirst();
   if (!tokenRow) {
     await hit(db, failureKey, FAILED_ENROLLMENT_LIMIT);
-    await recordFailure(db, client, PLATFORM_ORGANIZATION_ID, null, "enrollment.token_invalid", request);
+    // A token nobody holds goes to the platform chain, throttled per client address.
+    if (await mayRecordPlatformRefusal(db, "enrollment_token", client.ip)) {
+      await recordFailure(db, client, PLATFORM_ORGANIZATION_ID, null, "enrollment.token_invalid", request);
+    }
     throw new AppError("enrollment.token_invalid");
   }
   const unusable = whyUnusable(tokenRow);

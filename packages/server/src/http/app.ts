@@ -128,6 +128,36 @@ export async function buildApp(deps: AppDeps, routes: RouteDefinition[]): Promis
     request.bodyMayHoldNul = mayHoldNul(text);
     parseJson(request, text, done);
   });
+  // Form bodies only for the route that declares another site posts it a form (SAML's assertion
+  // consumer); everywhere else a form is an unsupported media type, as before.
+  app.addContentTypeParser(
+    "application/x-www-form-urlencoded",
+    { parseAs: "buffer" },
+    (request, body, done) => {
+      if (!request.routeOptions.config.route?.crossOriginForm) {
+        done(new AppError("request.unsupported_media_type", { field: "body" }), undefined);
+        return;
+      }
+      const bytes = body as Buffer;
+      if (!isUtf8(bytes)) {
+        done(new AppError("request.invalid_encoding", { field: "body" }), undefined);
+        return;
+      }
+      const fields: Record<string, string> = {};
+      for (const [name, value] of new URLSearchParams(bytes.toString("utf8"))) {
+        if (Object.hasOwn(fields, name)) {
+          done(
+            new AppError("request.invalid", { field: `body/${name}`, message: `${name} is given twice.` }),
+            undefined,
+          );
+          return;
+        }
+        fields[name] = value;
+        if (value.includes("\u0000") || name.includes("\u0000")) request.bodyMayHoldNul = true;
+      }
+      done(null, fields);
+    },
+  );
 
   // Every route declares who may call it; one that does not is refused at start.
   app.addHook("onRoute", (options) => {
@@ -156,6 +186,12 @@ export async function buildApp(deps: AppDeps, routes: RouteDefinition[]): Promis
             type: "http",
             scheme: "bearer",
             description: "An agent's device token (ppdt_…); enrolment uses an enrolment token (ppk_…).",
+          },
+          apiToken: {
+            type: "http",
+            scheme: "bearer",
+            description:
+              "An organisation's API token (ppat_…) as `Authorization: Bearer ppat_…`: organisation routes only, with the token's role; no CSRF token.",
           },
         },
       },
@@ -244,6 +280,9 @@ function assertPermissionFits(route: RouteDefinition): void {
     if (scoped) throw new Error(`${where}: an agent route takes its organisation from its token`);
     return;
   }
+  if (route.crossOriginForm !== undefined && (permission !== "public" || route.method !== "POST")) {
+    throw new Error(`${where}: only a public POST may accept another site's form`);
+  }
   const action = isAction(permission) ? permission : null;
   if (scoped !== (action !== null)) {
     throw new Error(
@@ -272,7 +311,13 @@ function registerRoute(app: FastifyInstance, route: RouteDefinition): void {
       ...(s.body ? { body: route.example ? { ...s.body, examples: [route.example] } : s.body } : {}),
       response: { ...s.response, "4xx": ErrorSchema, "5xx": ErrorSchema },
       ...(secured
-        ? { security: isStateChanging(route.method) ? [{ session: [], csrf: [] }] : [{ session: [] }] }
+        ? {
+            security: [
+              isStateChanging(route.method) ? { session: [], csrf: [] } : { session: [] },
+              // Organisation routes also take an API token instead of the session.
+              ...(isAction(route.permission) ? [{ apiToken: [] }] : []),
+            ],
+          }
         : {}),
       ...(agent ? { security: [{ deviceToken: [] }] } : {}),
       ...(secured && route.permission !== "authenticated"

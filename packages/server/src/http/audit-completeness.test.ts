@@ -26,6 +26,7 @@ import {
 } from "../testing/devices.js";
 import { identityScenarios } from "../testing/identity-scenarios.js";
 import { createTestPolicy, createTestRollout, createTestWindow } from "../testing/patching.js";
+import { ssoScenarios } from "../testing/sso-scenarios.js";
 import { advisory, importTestAdvisories, opensslPackages, seedFindings } from "../testing/vulns.js";
 import { defineRoute, type RouteDefinition } from "./route.js";
 
@@ -142,6 +143,7 @@ function scenarios(t: TestApp): Scenarios {
     ...identityScenarios(t, () => orgId, me),
     ...complianceScenarios(t, () => orgId, me),
     ...alertScenarios(t, () => orgId, me),
+    ...ssoScenarios(t, () => orgId, me),
     "POST /api/v1/orgs/:orgId/planted/rename": async () => ({
       as: me(),
       url: `/api/v1/orgs/${orgId}/planted/rename`,

@@ -46,7 +46,8 @@ export async function authenticate(
   };
   if (isAgentPermission(route.permission)) return authenticateAgent(deps, request, route, client);
   const changing = isStateChanging(route.method);
-  if (changing) assertSameOrigin(deps.config, request);
+  // A form another site posts by design (declared on the route, public only) is the one exception.
+  if (changing && !route.crossOriginForm) assertSameOrigin(deps.config, request);
 
   const token = request.cookies[SESSION_COOKIE];
   const params = request.params as Record<string, string | undefined>;
@@ -93,7 +94,11 @@ export async function authenticate(
   if (orgParam === null || !session?.role) throw new AppError("organization.not_found");
   // An organisation that requires a second factor shows nothing to a member without one; the
   // person's own account routes (to turn it on) are not organisation routes, so stay open.
-  if (!session.secondFactor && requiresSecondFactor(session.twoFactorRequired, session.role)) {
+  if (
+    !session.secondFactor &&
+    !session.identityProviderVerified &&
+    requiresSecondFactor(session.twoFactorRequired, session.role)
+  ) {
     request.ctx = ctx;
     throw new AppError("two_factor.required_by_organization");
   }

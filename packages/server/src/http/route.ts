@@ -70,6 +70,12 @@ export interface RouteDefinition<S extends RouteSchemas = RouteSchemas> {
    * why the cross-tenant isolation harness may leave the route out.
    */
   isolationExempt?: string;
+  /**
+   * Only for a public POST that another site's page submits as a form by design (SAML's assertion
+   * consumer, posted by the identity provider's page): why it may skip the same-origin check and
+   * take an `application/x-www-form-urlencoded` body. No other route accepts either.
+   */
+  crossOriginForm?: string;
   handler(input: RouteInput<S>): Promise<unknown>;
   /**
    * The same work as `handler`, for the hot path (http/hot-path.ts): agent routes called far more

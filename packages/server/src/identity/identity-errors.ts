@@ -57,4 +57,43 @@ export const IDENTITY_ERRORS = {
       "This person also belongs to other organisations: remove them here instead, or ask those organisations too.",
   },
   "gdpr.not_self": { status: 409, message: "You cannot erase yourself; another Owner must do it." },
+  "sso.not_configured": {
+    status: 404,
+    message: "Single sign-on of this kind is not set up (or is turned off) for this organisation.",
+  },
+  "sso.provider_unavailable": {
+    status: 502,
+    message: "The organisation's identity provider could not be reached or answered with something unusable.",
+  },
+  "sso.flow_invalid": {
+    status: 401,
+    message:
+      "This single sign-on attempt has expired, was already used, or began in another browser: start again.",
+  },
+  "sso.response_invalid": {
+    status: 401,
+    message: "The identity provider's answer could not be verified, so nobody was signed in.",
+  },
+  "sso.email_not_verified": {
+    status: 403,
+    message: "The identity provider did not vouch for this email address (it is not verified).",
+  },
+  "sso.domain_not_allowed": {
+    status: 403,
+    message: "This organisation does not sign in people with this email domain through single sign-on.",
+  },
+  "sso.not_member": {
+    status: 403,
+    message:
+      "An account with this email address exists but is not a member of this organisation: ask an Admin to invite it.",
+  },
+  "sso.owner_uses_password": {
+    status: 403,
+    message: "Owners sign in with their password (and second factor), not through the identity provider.",
+  },
+  "sso.required": {
+    status: 403,
+    message:
+      "Your organisation signs its members in through its identity provider: use single sign-on instead of a password.",
+  },
 } as const satisfies Record<string, { status: number; message: string }>;

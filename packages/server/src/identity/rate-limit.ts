@@ -71,3 +71,41 @@ export async function clear(db: Database, key: string): Promise<void> {
     { unaudited: "throttling counters; the sign-in that cleared them is audited" },
   );
 }
+
+/**
+ * Refusals of credentials nobody holds (unknown API or enrolment tokens) are recorded in the
+ * platform chain, which no organisation's retention trims: at most one row per kind and client
+ * address a minute, so a flood from one address cannot grow it without bound.
+ */
+export const PLATFORM_REFUSAL_LIMIT: Limit = { max: 1, windowSeconds: 60 };
+
+/** Whether this refusal may be written to the platform chain (the first from its address this minute). */
+export async function mayRecordPlatformRefusal(
+  db: Database,
+  kind: string,
+  ip: string | null,
+): Promise<boolean> {
+  const key = `platform-refusal:${kind}:${ip ?? "unknown"}`;
+  const limit = PLATFORM_REFUSAL_LIMIT;
+  // One statement counts and answers, so concurrent refusals from one address cannot both pass.
+  return db.system(
+    { actor: { type: "system", id: null }, requestId: null, ip: null, userAgent: null },
+    async (tx) => {
+      const row = await tx.db
+        .insertInto("rate_limit_buckets")
+        .values({ key, window_started_at: sql<Date>`now()`, hits: 1 })
+        .onConflict((oc) =>
+          oc.column("key").doUpdateSet({
+            hits: sql<number>`CASE WHEN rate_limit_buckets.window_started_at
+              < now() - make_interval(secs => ${limit.windowSeconds}) THEN 1 ELSE rate_limit_buckets.hits + 1 END`,
+            window_started_at: sql<Date>`CASE WHEN rate_limit_buckets.window_started_at
+              < now() - make_interval(secs => ${limit.windowSeconds}) THEN now() ELSE rate_limit_buckets.window_started_at END`,
+          }),
+        )
+        .returning("hits")
+        .executeTakeFirstOrThrow();
+      return row.hits <= limit.max;
+    },
+    { unaudited: "throttling counters for the platform chain's refusal rows" },
+  );
+}

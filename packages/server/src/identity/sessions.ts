@@ -20,6 +20,11 @@ export interface ActiveSession {
   role: Role | null;
   /** Whether the person has a confirmed second factor. */
   secondFactor: boolean;
+  /**
+   * The organisation asked about opened this session through its own identity provider, which
+   * authenticated the person: that satisfies the organisation's second-factor requirement.
+   */
+  identityProviderVerified: boolean;
   /** Who the organisation asked about requires to have a second factor. */
   twoFactorRequired: "off" | "admins" | "all";
   /**
@@ -36,6 +41,8 @@ export async function openSession(
   tx: SystemTransaction,
   userId: string,
   client: { ip: string | null; userAgent: string | null },
+  /** Single sign-on: the organisation whose identity provider vouched for the person, the only one the session reaches. */
+  ssoOrganizationId: string | null = null,
 ): Promise<{ token: string; sessionId: string }> {
   const token = generateToken("session");
   const now = Date.now();
@@ -48,6 +55,7 @@ export async function openSession(
       absolute_expires_at: new Date(now + SESSION_ABSOLUTE_MS),
       ip: client.ip,
       user_agent: client.userAgent?.slice(0, 500) ?? null,
+      sso_organization_id: ssoOrganizationId,
     })
     .returning("id")
     .executeTakeFirstOrThrow();
@@ -73,6 +81,7 @@ export async function findActiveSession(
       "s.last_seen_at",
       "s.idle_expires_at",
       "s.absolute_expires_at",
+      "s.sso_organization_id",
       "u.id as user_id",
       "u.email",
       "u.name",
@@ -125,8 +134,13 @@ export async function findActiveSession(
   if (!row || row.idle_expires_at.getTime() <= now || row.absolute_expires_at.getTime() <= now) return null;
   if (now - row.last_seen_at.getTime() > TOUCH_INTERVAL_MS)
     await touchSession(db, row.id, row.absolute_expires_at);
-  const member = row.role !== null && isRole(row.role) ? row.role : null;
-  const msp = member === null && row.msp_id !== null ? { id: row.msp_id, name: row.msp_name ?? "" } : null;
+  // A session an organisation's identity provider opened reaches that organisation only: another
+  // organisation (or an MSP client) never trusted that provider.
+  const bound = row.sso_organization_id;
+  const reachable = bound === null || bound === organizationId;
+  const member = reachable && row.role !== null && isRole(row.role) ? row.role : null;
+  const msp =
+    reachable && member === null && row.msp_id !== null ? { id: row.msp_id, name: row.msp_name ?? "" } : null;
   const role: Role | null = member ?? (msp ? "msp_tenant_admin" : null);
   const required = row.two_factor_required;
   return {
@@ -135,6 +149,7 @@ export async function findActiveSession(
     user: { id: row.user_id, email: row.email, name: row.name },
     role,
     secondFactor: Boolean(row.second_factor),
+    identityProviderVerified: bound !== null && bound === organizationId,
     twoFactorRequired: required === "admins" || required === "all" ? required : "off",
     msp,
     mspHome: row.msp_home,

@@ -5,6 +5,7 @@ import { AppError } from "../http/errors.js";
 import { verifyPassword } from "./passwords.js";
 import { accountKey, clear, hit, ipKey, retryAfter, SIGN_IN_LIMITS } from "./rate-limit.js";
 import { openSession } from "./sessions.js";
+import { enforceSsoRequirement } from "./sso/sso-required.js";
 import { auditForPerson } from "./user-audit.js";
 
 export interface SignedIn {
@@ -63,6 +64,7 @@ export async function signIn(
     throw new AppError("auth.invalid_credentials");
   }
   const personContext: AuditContext = { ...context, actor: { type: "user", id: user.id } };
+  await enforceSsoRequirement(db, user.id, personContext);
   const secondFactor = await db.systemReader
     .selectFrom("user_totp")
     .select("user_id")

@@ -43,6 +43,8 @@ export async function startTestApp(
     backgroundWork?: boolean;
     /** More settings, as environment variables. */
     env?: Record<string, string>;
+    /** How the server reaches single sign-on providers (one that trusts a test CA). */
+    ssoFetch?: typeof fetch;
   } = {},
 ): Promise<TestApp> {
   const testDb = options.db ?? (await createTestDatabase());
@@ -56,7 +58,10 @@ export async function startTestApp(
   const logStream = process.env.PATCHPILOT_TEST_LOG
     ? process.stderr
     : new Writable({ write: (_chunk, _enc, done) => done() });
-  const app = await createApp({ db: testDb.db, config, logStream }, options.routes ?? []);
+  const app = await createApp(
+    { db: testDb.db, config, logStream, ...(options.ssoFetch ? { ssoFetch: options.ssoFetch } : {}) },
+    options.routes ?? [],
+  );
   await app.ready();
   return {
     app,

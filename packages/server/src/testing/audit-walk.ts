@@ -11,6 +11,10 @@ export interface HappyPath {
   body?: unknown;
   /** Agent routes: the bearer token (enrolment or device token) instead of a session. */
   bearer?: string;
+  /** Headers beyond the session's (a single sign-on's browser-binding cookie, another site's origin). */
+  headers?: Record<string, string>;
+  /** The status of success when it is not 2xx (a single sign-on ends in a redirect). */
+  status?: number;
 }
 
 export type Scenarios = Record<string, () => Promise<HappyPath>>;
@@ -55,8 +59,14 @@ export async function findUnauditedRoutes(app: App, db: Database, scenarios: Sce
     const response =
       happy.bearer !== undefined
         ? await callAsAgent(app, { method: route.method, url: happy.url, token: happy.bearer, ...body })
-        : await call(app, { method: route.method, url: happy.url, as: happy.as, ...body });
-    if (response.statusCode >= 300) {
+        : await call(app, {
+            method: route.method,
+            url: happy.url,
+            as: happy.as,
+            ...body,
+            ...(happy.headers ? { headers: happy.headers } : {}),
+          });
+    if (happy.status !== undefined ? response.statusCode !== happy.status : response.statusCode >= 300) {
       gaps.push({ route: name, problem: `the happy path answered ${response.statusCode}: ${response.body}` });
       continue;
     }

@@ -48,6 +48,9 @@ function identifierFor(param: string, a: SeededOrg): string {
     // MSP routes name a client organisation: A itself.
     case "clientId":
       return a.organizationId;
+    // Public single sign-on routes name the organisation signing in: A itself.
+    case "organizationId":
+      return a.organizationId;
     default:
       throw new Error(`the isolation harness has no seeded identifier for :${param}; seed one in world.ts`);
   }

@@ -22,6 +22,7 @@ import { SYSTEM_CONTEXT } from "./database.js";
 import { createTestEnrollmentToken, enrollTestDevice, sampleInventory, type TestDevice } from "./devices.js";
 import { type SeededMsp, seedIdentity, seedMsp } from "./identity-world.js";
 import { createTestPolicy, createTestRollout, createTestWindow } from "./patching.js";
+import { seedSso } from "./sso.js";
 import { advisory, importTestAdvisories, opensslPackages } from "./vulns.js";
 
 /** The knowledge base's one vulnerability: public, the same for both organisations. */
@@ -97,6 +98,7 @@ async function seedOrg(db: Database, name: string): Promise<SeededOrg> {
     .executeTakeFirstOrThrow();
   const devices = await seedDevices(db, org.organizationId, name);
   await seedComplianceData(db, org.organizationId, name);
+  await seedSso(db, org.organizationId, name);
   return {
     ...org,
     members,

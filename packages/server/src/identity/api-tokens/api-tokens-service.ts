@@ -5,6 +5,7 @@ import type { Database } from "../../db/database.js";
 import type { AuditContext } from "../../db/unit-of-work.js";
 import { AppError } from "../../http/errors.js";
 import { type RequestContext, scopeOf } from "../../http/route.js";
+import { mayRecordPlatformRefusal } from "../rate-limit.js";
 
 export interface ApiTokenView {
   id: string;
@@ -156,6 +157,10 @@ export async function authenticateApiToken(
   client: Omit<AuditContext, "actor">,
 ): Promise<ApiTokenCaller> {
   const refuse = async (reason: string, known: { id: string; organizationId: string } | null) => {
+    // A token nobody holds goes to the platform chain, throttled per client address.
+    if (!known && !(await mayRecordPlatformRefusal(db, "api_token", client.ip))) {
+      return new AppError("api_tokens.invalid");
+    }
     await db.system({ ...client, actor: { type: "anonymous", id: null } }, async (tx) => {
       tx.audit(known?.organizationId ?? PLATFORM_ORGANIZATION_ID, {
         action: "api_tokens.rejected",

@@ -225,4 +225,26 @@ describe("API tokens", () => {
     expect((await create({ name: "unique name", role: "auditor" })).statusCode).toBe(409);
     expect((await t.db.owner.query("SELECT id FROM api_tokens")).length).toBe(before.length + 1);
   });
+
+  // Stops a flood of made-up tokens from growing the platform chain, which no retention trims.
+  it("record refusals of tokens nobody holds at most once a minute per client address", async () => {
+    const before = await auditCount(PLATFORM_ORGANIZATION_ID, "api_tokens.rejected");
+    const flood = (remoteAddress: string) =>
+      t.app.inject({
+        method: "GET",
+        url: `/api/v1/orgs/${org.organizationId}/devices`,
+        remoteAddress,
+        headers: { authorization: `Bearer ${generateToken("apiToken")}` },
+      });
+    for (let i = 0; i < 20; i++) expect((await flood("203.0.113.7")).statusCode).toBe(401);
+    expect(await auditCount(PLATFORM_ORGANIZATION_ID, "api_tokens.rejected")).toBe(before + 1);
+    expect((await flood("203.0.113.8")).statusCode).toBe(401);
+    expect(await auditCount(PLATFORM_ORGANIZATION_ID, "api_tokens.rejected")).toBe(before + 2);
+    // A minute later the address is recorded again.
+    await t.db.owner.query(
+      "UPDATE rate_limit_buckets SET window_started_at = now() - interval '61 seconds' WHERE key LIKE 'platform-refusal:api_token:%'",
+    );
+    expect((await flood("203.0.113.7")).statusCode).toBe(401);
+    expect(await auditCount(PLATFORM_ORGANIZATION_ID, "api_tokens.rejected")).toBe(before + 3);
+  });
 });
