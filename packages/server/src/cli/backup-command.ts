@@ -134,7 +134,10 @@ export function backupCommand(): Command {
   backup
     .command("verify")
     .description("check a backup's HMAC and decrypt it fully, without restoring (exit 1 if it fails)")
-    .argument("<file>", "the .ppbak file (its manifest beside it), or s3://bucket/key in the configured bucket")
+    .argument(
+      "<file>",
+      "the .ppbak file (its manifest beside it), or s3://bucket/key in the configured bucket",
+    )
     .action(async (file: string) => {
       const config = loadConfig();
       const passphrase = await backupPassphrase(config);
@@ -147,7 +150,10 @@ export function backupCommand(): Command {
   backup
     .command("restore")
     .description("restore a backup into the configured, empty database (stop the server first)")
-    .argument("<file>", "the .ppbak file (its manifest beside it), or s3://bucket/key in the configured bucket")
+    .argument(
+      "<file>",
+      "the .ppbak file (its manifest beside it), or s3://bucket/key in the configured bucket",
+    )
     .option("--force", "replace a database that is not empty (an embedded one is moved aside, not deleted)")
     .action(async (file: string, opts: { force?: boolean }) => {
       const config = loadConfig();

@@ -441,7 +441,7 @@ function backupS3Settings(env: Env, cwd: string): BackupS3Config | null {
   }
   let prefix = env.PATCHPILOT_BACKUP_S3_PREFIX || "";
   if (prefix !== "" && !prefix.endsWith("/")) prefix += "/";
-  if (prefix.startsWith("/") || prefix.length > 512 || /[\x00-\x1f\\]/.test(prefix))
+  if (prefix.startsWith("/") || prefix.length > 512 || !/^[A-Za-z0-9!_.*'()/-]*$/.test(prefix))
     throw new ConfigError("PATCHPILOT_BACKUP_S3_PREFIX must be a relative key prefix (patchpilot/backups/)");
   const region = env.PATCHPILOT_BACKUP_S3_REGION || "us-east-1";
   if (!/^[a-z0-9-]{1,40}$/.test(region))

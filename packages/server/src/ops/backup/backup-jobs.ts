@@ -1,8 +1,8 @@
 import path from "node:path";
+import type { S3ClientConfig } from "@aws-sdk/client-s3";
 import type { Config } from "../../config/config.js";
 import type { Database } from "../../db/database.js";
 import type { JobRunner } from "../../jobs/job-runner.js";
-import type { S3ClientConfig } from "@aws-sdk/client-s3";
 import { BackupError } from "./backup-file.js";
 import { markRemoved, recordBackupRun } from "./backup-records.js";
 import { type CreatedBackup, createBackup, listBackups } from "./backup-service.js";
@@ -116,7 +116,8 @@ export async function takeBackup(
   }
   if (s3.error) throw new BackupError("backup.s3_failed", s3.error);
   // The same rule in the bucket: only now that the newest backup is there too.
-  if (s3.location) await removeS3Backups(s3.location, backupsToRemove(await listS3Backups(s3.location), policy, now, true));
+  if (s3.location)
+    await removeS3Backups(s3.location, backupsToRemove(await listS3Backups(s3.location), policy, now, true));
   return made;
 }
 

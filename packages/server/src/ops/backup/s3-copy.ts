@@ -31,7 +31,8 @@ async function secretAccessKey(config: BackupS3Config): Promise<string> {
   if (config.secretAccessKey) return config.secretAccessKey.reveal();
   const file = config.secretAccessKeyFile ?? "";
   const info = await stat(file).catch(() => null);
-  if (!info) throw new BackupError("backup.s3_failed", `the S3 secret access key file ${file} does not exist`);
+  if (!info)
+    throw new BackupError("backup.s3_failed", `the S3 secret access key file ${file} does not exist`);
   if ((info.mode & 0o077) !== 0) {
     throw new BackupError(
       "backup.s3_failed",
@@ -151,7 +152,10 @@ export async function listS3Backups(location: S3Location): Promise<Rotatable[]> 
 }
 
 /** Removes backups (keys) and their manifests from the bucket; returns the s3:// addresses removed. */
-export async function removeS3Backups(location: S3Location, backups: readonly Rotatable[]): Promise<string[]> {
+export async function removeS3Backups(
+  location: S3Location,
+  backups: readonly Rotatable[],
+): Promise<string[]> {
   if (backups.length === 0) return [];
   const keys = backups.flatMap((b) => [b.file, manifestPath(b.file)]);
   try {
@@ -178,7 +182,10 @@ export async function removeS3Backups(location: S3Location, backups: readonly Ro
 export async function downloadBackup(location: S3Location, key: string, dir: string): Promise<string> {
   const name = path.posix.basename(key);
   if (!name.endsWith(BACKUP_SUFFIX)) {
-    throw new BackupError("backup.s3_failed", `${s3Url(location, key)} is not a backup (a ${BACKUP_SUFFIX} key)`);
+    throw new BackupError(
+      "backup.s3_failed",
+      `${s3Url(location, key)} is not a backup (a ${BACKUP_SUFFIX} key)`,
+    );
   }
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const file = path.join(dir, name);
