@@ -9,12 +9,15 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-s
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Config, loadConfig } from "../../config/config.js";
+import { migrate, pendingMigrations, readMigrations } from "../../db/migrate.js";
+import { openDatabase } from "../../db/open.js";
 import { createOrganization, createUser } from "../../organizations/create-organization.js";
 import { runCli } from "../../testing/cli.js";
 import { createTestDatabase, SYSTEM_CONTEXT, type TestDatabase } from "../../testing/database.js";
 import { takeBackup } from "./backup-jobs.js";
 import { createBackup } from "./backup-service.js";
 import { openS3Location, type S3Location, uploadBackup } from "./s3-copy.js";
+import { migrateWithBackup } from "./upgrade-guard.js";
 
 // A real S3-compatible server (s3rver) on loopback, storing into a temporary directory. It checks
 // request signatures, so wrong credentials are refused as AWS refuses them.
@@ -86,6 +89,20 @@ const capture = {
 async function location(config: Config): Promise<S3Location> {
   if (!config.backupS3) throw new Error("no S3 settings");
   return openS3Location(config.backupS3, capture);
+}
+
+/** A new scratch PostgreSQL database (dropped after the tests), or null for an in-memory PGlite. */
+async function scratchDatabase(): Promise<string | null> {
+  if (!process.env.DATABASE_URL) return null;
+  const db = `pp_test_${randomBytes(6).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${db}`);
+  await admin.end();
+  scratch.push(db);
+  const url = new URL(process.env.DATABASE_URL);
+  url.pathname = `/${db}`;
+  return url.toString();
 }
 
 async function objectBytes(loc: S3Location, key: string): Promise<Buffer> {
@@ -199,17 +216,8 @@ describe("backups copied to an S3-compatible bucket", { timeout: 600_000 }, () =
       PATCHPILOT_BACKUP_PASSPHRASE: PASSPHRASE,
       ...s3Env("upload/"),
     };
-    if (process.env.DATABASE_URL) {
-      const db = `pp_test_${randomBytes(6).toString("hex")}`;
-      const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-      await admin.connect();
-      await admin.query(`CREATE DATABASE ${db}`);
-      await admin.end();
-      scratch.push(db);
-      const url = new URL(process.env.DATABASE_URL);
-      url.pathname = `/${db}`;
-      env.DATABASE_URL = url.toString();
-    }
+    const url = await scratchDatabase();
+    if (url) env.DATABASE_URL = url;
     const verified = await runCli(["backup", "verify", uploaded.url], env);
     expect(verified.code, verified.stderr).toBe(0);
     const restored = await runCli(["backup", "restore", uploaded.url], env);
@@ -335,5 +343,41 @@ describe("backups copied to an S3-compatible bucket", { timeout: 600_000 }, () =
     expect(() => loadConfig({ ...base, PATCHPILOT_BACKUP_S3_PATH_STYLE: "maybe" })).toThrow(/on or off/);
     expect(loadConfig(base).backupS3).toMatchObject({ bucket: BUCKET, prefix: "x/", pathStyle: true });
     expect(loadConfig({ PATCHPILOT_DATA_DIR: root }).backupS3).toBeNull();
+  });
+
+  it("uploads the backup before an upgrade too; a failed upload is recorded but does not hold the upgrade", async () => {
+    for (const [name, bucket] of [
+      ["upgrade", BUCKET],
+      ["upgrade-missing-bucket", "no-such-bucket"],
+    ] as const) {
+      const url = await scratchDatabase();
+      const db = await openDatabase({ databaseUrl: url, pgliteDir: null, migrate: false, poolSize: 4 });
+      try {
+        await migrate(db.owner, (await readMigrations()).slice(0, -1));
+        const config = loadConfig({
+          PATCHPILOT_DATA_DIR: path.join(root, name),
+          PATCHPILOT_BACKUP_PASSPHRASE: PASSPHRASE,
+          ...(url ? { DATABASE_URL: url } : {}),
+          ...s3Env(`${name}/`, { PATCHPILOT_BACKUP_S3_BUCKET: bucket }),
+        });
+        const log: string[] = [];
+        const applied = await migrateWithBackup(db, config, { log: (m) => log.push(m) });
+        expect(applied).toHaveLength(1);
+        expect(await pendingMigrations(db.owner)).toEqual([]);
+        const [run] = await db.systemReader.selectFrom("backup_runs").selectAll().execute();
+        const [local] = (await readdir(config.backupDir)).filter((f) => f.endsWith(".ppbak"));
+        expect(run?.file).toBe(local);
+        if (bucket === BUCKET) {
+          expect(run).toMatchObject({ state: "succeeded", copies: [`s3://${BUCKET}/${name}/${local}`] });
+        } else {
+          expect(run).toMatchObject({ state: "failed", copies: [] });
+          expect(run?.error).toMatch(/S3 copy failed: .*NoSuchBucket/);
+          expect(log.join("\n")).toMatch(/WARNING: .*NoSuchBucket/);
+        }
+        expect(log.join("\n")).not.toContain(SECRET);
+      } finally {
+        await db.close();
+      }
+    }
   });
 });
