@@ -191,7 +191,7 @@ describe("backups copied to an S3-compatible bucket", { timeout: 600_000 }, () =
     }
     // Something else under the prefix is not a backup and is left alone.
     await loc.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: "rotate/README.txt", Body: "notes" }));
-    // A backup that did not verify (no newer one) removes nothing.
+    // All five objects are there before the new backup.
     const before = await keysUnder(loc, "rotate/");
     expect(before).toHaveLength(5);
 
