@@ -75,7 +75,7 @@ export function parseS3Url(text: string): { bucket: string; key: string } | null
 }
 
 /** The service's error as a sentence, with the secret scrubbed should a service ever echo it. */
-function describe(location: S3Location, error: unknown): string {
+function serviceAnswer(location: S3Location, error: unknown): string {
   const e = error as Error & { Code?: string; $metadata?: { httpStatusCode?: number } };
   const status = e.$metadata?.httpStatusCode;
   const text = `${e.name || e.Code || "Error"}${status ? ` (HTTP ${status})` : ""}: ${e.message}`;
@@ -84,7 +84,7 @@ function describe(location: S3Location, error: unknown): string {
 
 function failure(location: S3Location, what: string, error: unknown): BackupError {
   if (error instanceof BackupError) return error;
-  return new BackupError("backup.s3_failed", `${what} failed: ${describe(location, error)}`);
+  return new BackupError("backup.s3_failed", `${what} failed: ${serviceAnswer(location, error)}`);
 }
 
 /**
