@@ -56,6 +56,8 @@ export interface Config {
   readonly backupKeepDays: number;
   /** Days between restore tests of the newest backup; 0 turns them off. */
   readonly restoreTestDays: number;
+  /** An S3-compatible bucket each verified backup is uploaded to, or null. */
+  readonly backupS3: BackupS3Config | null;
   /** Bearer token a Prometheus scraper sends to /metrics; without one, /metrics answers loopback only. */
   readonly metricsToken: Secret | null;
   /** Days the platform audit chain (events of no organisation) is kept before retention removes them. */
@@ -144,6 +146,21 @@ export class Secret {
   [inspect.custom](): string {
     return "[redacted]";
   }
+}
+
+export interface BackupS3Config {
+  /** The service's URL (https://minio.example:9000); null for AWS's own endpoint of the region. */
+  readonly endpoint: string | null;
+  readonly bucket: string;
+  /** Key prefix inside the bucket, empty or ending in "/". */
+  readonly prefix: string;
+  readonly region: string;
+  /** Bucket in the path (host/bucket/key) instead of the host name; most non-AWS services need it. */
+  readonly pathStyle: boolean;
+  readonly accessKeyId: string;
+  /** The secret access key, or a file (mode 0600) holding it; one of the two is set. */
+  readonly secretAccessKey: Secret | null;
+  readonly secretAccessKeyFile: string | null;
 }
 
 export class ConfigError extends Error {
@@ -395,8 +412,59 @@ function backupSettings(env: Env, cwd: string) {
     backupRetention: retention as "days" | "gfs",
     backupKeepDays: integer(env, "PATCHPILOT_BACKUP_KEEP_DAYS", 14, 1, 3650),
     restoreTestDays: integer(env, "PATCHPILOT_RESTORE_TEST_DAYS", 7, 0, 90),
+    backupS3: backupS3Settings(env, cwd),
     metricsToken: metricsToken(env),
   };
+}
+
+function backupS3Settings(env: Env, cwd: string): BackupS3Config | null {
+  const bucket = env.PATCHPILOT_BACKUP_S3_BUCKET || "";
+  if (bucket === "") return null;
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
+    throw new ConfigError(`PATCHPILOT_BACKUP_S3_BUCKET is not a bucket name, got ${JSON.stringify(bucket)}`);
+  const rawEndpoint = env.PATCHPILOT_BACKUP_S3_ENDPOINT || "";
+  let endpoint: string | null = null;
+  if (rawEndpoint !== "") {
+    let url: URL;
+    try {
+      url = new URL(rawEndpoint);
+    } catch {
+      throw new ConfigError("PATCHPILOT_BACKUP_S3_ENDPOINT is not a URL (https://s3.example:9000)");
+    }
+    if (url.protocol !== "https:" && url.protocol !== "http:")
+      throw new ConfigError("PATCHPILOT_BACKUP_S3_ENDPOINT must start with https:// or http://");
+    if (url.username !== "" || url.password !== "")
+      throw new ConfigError(
+        "PATCHPILOT_BACKUP_S3_ENDPOINT must not hold credentials: set PATCHPILOT_BACKUP_S3_ACCESS_KEY_ID and PATCHPILOT_BACKUP_S3_SECRET_ACCESS_KEY",
+      );
+    endpoint = url.origin;
+  }
+  let prefix = env.PATCHPILOT_BACKUP_S3_PREFIX || "";
+  if (prefix !== "" && !prefix.endsWith("/")) prefix += "/";
+  if (prefix.startsWith("/") || prefix.length > 512 || !/^[A-Za-z0-9!_.*'()/-]*$/.test(prefix))
+    throw new ConfigError("PATCHPILOT_BACKUP_S3_PREFIX must be a relative key prefix (patchpilot/backups/)");
+  const region = env.PATCHPILOT_BACKUP_S3_REGION || "us-east-1";
+  if (!/^[a-z0-9-]{1,40}$/.test(region))
+    throw new ConfigError(`PATCHPILOT_BACKUP_S3_REGION is not a region name, got ${JSON.stringify(region)}`);
+  const accessKeyId = env.PATCHPILOT_BACKUP_S3_ACCESS_KEY_ID || "";
+  if (!/^[\x21-\x7e]{3,128}$/.test(accessKeyId))
+    throw new ConfigError("set PATCHPILOT_BACKUP_S3_ACCESS_KEY_ID with PATCHPILOT_BACKUP_S3_BUCKET");
+  const secret = env.PATCHPILOT_BACKUP_S3_SECRET_ACCESS_KEY || "";
+  const secretFile = env.PATCHPILOT_BACKUP_S3_SECRET_ACCESS_KEY_FILE || "";
+  if ((secret === "") === (secretFile === ""))
+    throw new ConfigError(
+      "set PATCHPILOT_BACKUP_S3_SECRET_ACCESS_KEY or PATCHPILOT_BACKUP_S3_SECRET_ACCESS_KEY_FILE (one of them) with PATCHPILOT_BACKUP_S3_BUCKET",
+    );
+  return Object.freeze({
+    endpoint,
+    bucket,
+    prefix,
+    region,
+    pathStyle: onOff(env, "PATCHPILOT_BACKUP_S3_PATH_STYLE", endpoint !== null),
+    accessKeyId,
+    secretAccessKey: secret !== "" ? new Secret(secret) : null,
+    secretAccessKeyFile: secretFile !== "" ? path.resolve(cwd, secretFile) : null,
+  });
 }
 
 function metricsToken(env: Env): Secret | null {

@@ -75,7 +75,8 @@ export class BackupError extends Error {
       | "backup.dump_failed"
       | "backup.not_empty"
       | "backup.restore_failed"
-      | "backup.no_passphrase",
+      | "backup.no_passphrase"
+      | "backup.s3_failed",
     message: string,
   ) {
     super(message);

@@ -1,12 +1,15 @@
 import path from "node:path";
+import type { S3ClientConfig } from "@aws-sdk/client-s3";
 import type { Config } from "../../config/config.js";
 import type { Database } from "../../db/database.js";
 import type { JobRunner } from "../../jobs/job-runner.js";
+import { BackupError } from "./backup-file.js";
 import { markRemoved, recordBackupRun } from "./backup-records.js";
 import { type CreatedBackup, createBackup, listBackups } from "./backup-service.js";
 import { backupPassphrase } from "./passphrase.js";
 import { type RestoreTestResult, runRestoreTest } from "./restore-test.js";
 import { backupsToRemove, GFS_DEFAULT, type RetentionPolicy, removeBackups } from "./rotation.js";
+import { listS3Backups, openS3Location, removeS3Backups, type S3Location, uploadBackup } from "./s3-copy.js";
 
 export const BACKUP_JOB = "ops.backup";
 export const RESTORE_TEST_JOB = "ops.restore_test";
@@ -18,19 +21,48 @@ export interface BackupJobEvents {
   info(message: string): void;
 }
 
+export interface S3CopyOutcome {
+  location: S3Location | null;
+  /** The s3:// address of the uploaded backup, or null. */
+  copy: string | null;
+  /** Why the upload failed (the secret never in it), or null. */
+  error: string | null;
+}
+
+/** Uploads a locally verified backup to the configured bucket, if there is one; never throws. */
+export async function copyToS3(
+  config: Config,
+  file: string,
+  s3Options: Pick<S3ClientConfig, "logger"> = {},
+): Promise<S3CopyOutcome> {
+  if (!config.backupS3) return { location: null, copy: null, error: null };
+  let location: S3Location | null = null;
+  try {
+    location = await openS3Location(config.backupS3, s3Options);
+    return { location, copy: await uploadBackup(location, file), error: null };
+  } catch (error) {
+    return {
+      location,
+      copy: null,
+      error: `the backup verified and is kept in ${path.dirname(file)}, but its S3 copy failed: ${(error as Error).message}`,
+    };
+  }
+}
+
 export function retentionPolicy(config: Config): RetentionPolicy {
   return config.backupRetention === "gfs" ? GFS_DEFAULT : { kind: "days", days: config.backupKeepDays };
 }
 
 /**
  * One backup, as the schedule (or the upgrade guard) takes it: created, verified, copied, recorded;
- * then rotation in both places, which removes old backups only now that a newer one verified.
+ * uploaded to the S3 bucket when one is configured; then rotation in every place, which removes old backups only now that a newer one verified.
  */
 export async function takeBackup(
   db: Database,
   config: Config,
   trigger: "scheduled" | "pre_upgrade" | "manual",
   now = new Date(),
+  s3Options: Pick<S3ClientConfig, "logger"> = {},
 ): Promise<CreatedBackup> {
   const startedAt = new Date();
   let made: CreatedBackup;
@@ -53,6 +85,10 @@ export async function takeBackup(
     });
     throw error;
   }
+  // A failed upload fails the run (and so raises the backup_failed alert) but keeps the local
+  // backup, which verified: it is recorded with its file and the error.
+  const s3 = await copyToS3(config, made.file, s3Options);
+  if (s3.copy) made.copies.push(s3.copy);
   await recordBackupRun(db, {
     trigger,
     startedAt,
@@ -61,7 +97,12 @@ export async function takeBackup(
     copies: made.copies,
     bytes: made.manifest.bytes,
     verified: true,
-    details: { engine: made.manifest.engine, schemaVersion: made.manifest.schemaVersion },
+    error: s3.error,
+    details: {
+      engine: made.manifest.engine,
+      schemaVersion: made.manifest.schemaVersion,
+      ...(s3.error ? { s3: "failed" } : {}),
+    },
   });
   const policy = retentionPolicy(config);
   for (const dir of [config.backupDir, config.backupCopyDir]) {
@@ -73,6 +114,10 @@ export async function takeBackup(
         removed.map((f) => path.basename(f)),
       );
   }
+  if (s3.error) throw new BackupError("backup.s3_failed", s3.error);
+  // The same rule in the bucket: only now that the newest backup is there too.
+  if (s3.location)
+    await removeS3Backups(s3.location, backupsToRemove(await listS3Backups(s3.location), policy, now, true));
   return made;
 }
 

@@ -2,6 +2,7 @@ import path from "node:path";
 import type { Config } from "../../config/config.js";
 import type { Database } from "../../db/database.js";
 import { migrate, pendingMigrations } from "../../db/migrate.js";
+import { copyToS3, type S3CopyOutcome } from "./backup-jobs.js";
 import { recordBackupRun } from "./backup-records.js";
 import { type CreatedBackup, createBackup } from "./backup-service.js";
 import { backupPassphrase } from "./passphrase.js";
@@ -37,6 +38,7 @@ export async function migrateWithBackup(
   const names = pending.map((m) => m.version).join(", ");
   const startedAt = new Date();
   let made: CreatedBackup | null = null;
+  let s3: S3CopyOutcome | null = null;
   if (options.skipBackup) {
     log(`WARNING: migrating (${names}) WITHOUT a backup first: --skip-backup-before-upgrade was given`);
   } else {
@@ -54,6 +56,11 @@ export async function migrateWithBackup(
           "Fix that and start again, or start with --skip-backup-before-upgrade to migrate without a backup",
       );
     }
+    // The local backup verified, which is what the upgrade needs; a failed upload is recorded
+    // (and alerted) with the run but does not hold the upgrade back.
+    s3 = await copyToS3(config, made.file);
+    if (s3.copy) made.copies.push(s3.copy);
+    if (s3.error) log(`WARNING: ${s3.error}`);
     log(`backup ${made.file} written and verified; migrating`);
   }
   const applied = await migrate(db.owner);
@@ -66,7 +73,7 @@ export async function migrateWithBackup(
     copies: made?.copies ?? [],
     bytes: made?.manifest.bytes ?? null,
     verified: made !== null,
-    error: made ? null : "skipped by the operator with --skip-backup-before-upgrade",
+    error: made ? (s3?.error ?? null) : "skipped by the operator with --skip-backup-before-upgrade",
     details: { migrations: applied, override: made === null },
   });
   return applied;
