@@ -308,7 +308,7 @@ describe("evidence packs", () => {
         organization_requirement: "admins",
         required_for_role: true,
       });
-      // An enrolment that was never confirmed is no second factor.
+      // An enrolment not yet confirmed is no second factor.
       expect(byUser.get(auditor.userId)).toMatchObject({
         role: "auditor",
         second_factor: false,
