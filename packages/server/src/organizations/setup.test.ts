@@ -65,7 +65,7 @@ describe("before setup", () => {
   // One empty database for every refusal: each test checks that it is still empty afterwards.
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp();
+    t = await startTestApp({ backgroundWork: false });
   });
   afterAll(() => t.close());
 
@@ -135,7 +135,7 @@ describe("completing setup", () => {
   let cookie: string;
 
   beforeAll(async () => {
-    t = await startTestApp();
+    t = await startTestApp({ backgroundWork: false });
     older = (await issueSetupToken(t.db, SYSTEM_CONTEXT)) ?? "";
     newer = (await issueSetupToken(t.db, SYSTEM_CONTEXT)) ?? "";
   });
@@ -217,7 +217,7 @@ describe("completing setup", () => {
 describe("concurrent setup", () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp();
+    t = await startTestApp({ backgroundWork: false });
   });
   afterAll(() => t.close());
 
