@@ -4,6 +4,7 @@ import { createRoot } from "react-dom/client";
 import { BrowserRouter } from "react-router-dom";
 import { ApiError } from "./api";
 import { App } from "./App";
+import { loadDashboardCharts } from "./pages/DashboardPage";
 import "./styles.css";
 
 const client = new QueryClient({
@@ -15,6 +16,10 @@ const client = new QueryClient({
     },
   },
 });
+
+// Opening on the dashboard (or the start page, which leads there once signed in), the charts'
+// script is fetched now instead of after the session check.
+if (/^\/$|^\/orgs\/[^/]+\/(dashboard)?$/.test(window.location.pathname)) void loadDashboardCharts();
 
 const root = document.getElementById("root");
 if (root) {

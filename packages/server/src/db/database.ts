@@ -64,7 +64,7 @@ export class Database {
   constructor(
     readonly kind: "pglite" | "postgres",
     private readonly kysely: Kysely<DB>,
-    /** SQL as the database owner: migrations, schema checks and tests only. */
+    /** SQL as the database owner: migrations, schema checks, the embedded database's upkeep, tests. */
     readonly owner: OwnerSql,
     private readonly closeDriver: () => Promise<void>,
     readonly engine: DatabaseEngine = {},

@@ -1,5 +1,6 @@
 import type { Config } from "../config/config.js";
 import type { Database } from "../db/database.js";
+import { runEmbeddedUpkeep, UPKEEP_EVERY_MS, UPKEEP_JOB } from "../db/upkeep.js";
 import type { RouteDefinition } from "../http/route.js";
 import type { JobRunner } from "../jobs/job-runner.js";
 import type { SecretBox } from "../secrets/secret-box.js";
@@ -14,7 +15,10 @@ export interface OpsLog {
   warn?(message: string, details?: Record<string, unknown>): void;
 }
 
-/** The platform's own operations: scheduled backups and restore tests, /metrics, the status page, alerts. */
+/**
+ * The platform's own operations: scheduled backups and restore tests, /metrics, the status page,
+ * alerts, and the embedded database's upkeep.
+ */
 export interface OpsCapability {
   routes: RouteDefinition[];
   metrics: ServerMetrics;
@@ -37,6 +41,16 @@ export function createOpsCapability(
       ),
   });
   registerStatusProbe(db, jobs, config);
+  if (db.kind === "pglite") {
+    jobs.register(UPKEEP_JOB, async () => {
+      const report = await runEmbeddedUpkeep(db.owner);
+      if (report.tables.length > 0 || report.froze)
+        log.info(
+          `embedded database upkeep: ${report.tables.length} tables vacuumed and measured${report.froze ? ", all frozen" : ""} in ${report.durationMs} ms`,
+        );
+    });
+    jobs.schedule({ kind: UPKEEP_JOB, everyMs: UPKEEP_EVERY_MS });
+  }
   const metrics = new ServerMetrics(db, config);
   const alerts = createAlertsCapability(db, jobs, secrets, config, {
     warn: (message, details) => (log.warn ? log.warn(message, details) : log.info(message)),
