@@ -18,8 +18,10 @@ const client = new QueryClient({
 });
 
 // Opening on the dashboard (or the start page, which leads there once signed in), the charts'
-// script is fetched now instead of after the session check.
-if (/^\/$|^\/orgs\/[^/]+\/(dashboard)?$/.test(window.location.pathname)) void loadDashboardCharts();
+// script is fetched now instead of after the session check. If that fails, the dashboard asks
+// again when it opens and says so if it fails there too.
+if (/^\/$|^\/orgs\/[^/]+(\/dashboard)?\/?$/.test(window.location.pathname))
+  loadDashboardCharts().catch(() => null);
 
 const root = document.getElementById("root");
 if (root) {
