@@ -18,13 +18,19 @@ async function measured(table: string): Promise<{ reltuples: number; estimate: n
   return { reltuples: row?.reltuples ?? Number.NaN, estimate };
 }
 
+/** `count` vulnerabilities with ids under `prefix`, inserted as the owner (no statistics kept). */
+async function addVulnerabilities(prefix: string, count: number): Promise<void> {
+  await t.db.owner.query(
+    `INSERT INTO vulnerabilities (id, severity, description)
+     SELECT $1 || '-' || lpad(g::text, 5, '0'), 'high', repeat('a long description ', 10)
+     FROM generate_series(1, $2::int) g`,
+    [prefix, count],
+  );
+}
+
 describe("embedded database upkeep", () => {
   it("measures a table that grew, so the planner knows its size, and leaves measured tables alone", async () => {
-    await t.db.owner.query(
-      `INSERT INTO vulnerabilities (id, severity, description)
-       SELECT 'CVE-2098-' || lpad(g::text, 5, '0'), 'high', repeat('a long description ', 10)
-       FROM generate_series(1, 5000) g`,
-    );
+    await addVulnerabilities("CVE-2098", 5000);
     const first = await runEmbeddedUpkeep(t.db.owner);
     expect(first.tables).toContain("vulnerabilities");
     expect(first.froze).toBe(false);
@@ -37,11 +43,7 @@ describe("embedded database upkeep", () => {
     expect(second.tables).not.toContain("vulnerabilities");
 
     // Growing again past a tenth of its size makes it due again.
-    await t.db.owner.query(
-      `INSERT INTO vulnerabilities (id, severity, description)
-       SELECT 'CVE-2097-' || lpad(g::text, 5, '0'), 'low', repeat('a long description ', 10)
-       FROM generate_series(1, 2000) g`,
-    );
+    await addVulnerabilities("CVE-2097", 2000);
     const third = await runEmbeddedUpkeep(t.db.owner);
     expect(third.tables).toContain("vulnerabilities");
     expect((await measured("vulnerabilities")).reltuples).toBe(7000);
