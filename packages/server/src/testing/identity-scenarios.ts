@@ -2,11 +2,22 @@ import { totpCode } from "../identity/two-factor/totp.js";
 import { addTestMember, call, createTestOrg, TEST_PASSWORD, type TestApp, type TestPerson } from "./app.js";
 import type { Scenarios } from "./audit-walk.js";
 
+/**
+ * Waits, if need be, until the current 30-second step has at least `seconds` left, so that codes
+ * taken relative to "now" keep their meaning for the server's check a few requests later (a step
+ * edge between them would move the previous step's code out of the ±1 window).
+ */
+export async function awayFromStepEdge(seconds: number): Promise<void> {
+  const left = 30 - ((Date.now() / 1000) % 30);
+  if (left < seconds) await new Promise((resolve) => setTimeout(resolve, left * 1000 + 50));
+}
+
 /** A member of the organisation whose authenticator is enrolled and confirmed (with the previous step's code). */
 export async function enrolledTestMember(
   t: TestApp,
   organizationId: string,
 ): Promise<{ person: TestPerson; secret: string }> {
+  await awayFromStepEdge(10);
   const person = await addTestMember(t.db, organizationId, "operator", "two-factor");
   const started = await call(t.app, { method: "POST", url: "/api/v1/me/two-factor/enrollment", as: person });
   const secret = started.json<{ secret: string }>().secret;

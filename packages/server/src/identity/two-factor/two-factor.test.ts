@@ -10,6 +10,7 @@ import {
   type TestApp,
   type TestPerson,
 } from "../../testing/app.js";
+import { awayFromStepEdge } from "../../testing/identity-scenarios.js";
 import { requirePeer } from "../../testing/peers.js";
 import { SESSION_COOKIE } from "../sessions.js";
 import { matchTotp, newTotpSecret, totpCode } from "./totp.js";
@@ -44,8 +45,13 @@ function hasSessionCookie(res: LightMyRequestResponse): boolean {
   return list.some((c) => c.startsWith(`${SESSION_COOKIE}=`) && !c.startsWith(`${SESSION_COOKIE}=;`));
 }
 
-/** Enrols a person's authenticator through the API and confirms it with oathtool's code at `offset`. */
+/**
+ * Enrols a person's authenticator through the API and confirms it with oathtool's code at `offset`.
+ * A step edge between the code and its check would move an offset of -30 out of the window, so the
+ * enrolment starts well inside a step.
+ */
 async function enrol(person: TestPerson, offset = 0): Promise<{ secret: string; recoveryCodes: string[] }> {
+  await awayFromStepEdge(10);
   const started = await call(t.app, { method: "POST", url: "/api/v1/me/two-factor/enrollment", as: person });
   expect(started.statusCode).toBe(200);
   const { secret } = started.json<{ secret: string }>();
