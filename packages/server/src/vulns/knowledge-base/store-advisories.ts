@@ -82,35 +82,18 @@ export async function storeAdvisories(
   outcome.unchanged = advisories.length - changed.length;
   if (changed.length === 0) return outcome;
 
-  const changedIds = changed.map((a) => a.id);
+  // Only an advisory already held has ranges and CPE matches to replace (they go with its row); a
+  // new one has none, so a cold load reads nothing back.
+  const replacedIds = changed.filter((a) => known.has(a.id)).map((a) => a.id);
   const keys = new Map<string, PackageKey>();
-  const oldRanges = await tx.db
-    .selectFrom("affected_ranges")
-    .select(["ecosystem", "release", "package_name"])
-    .distinct()
-    .where("source", "=", source)
-    .where(sql<boolean>`advisory_id = ANY(${changedIds}::text[])`)
-    .execute();
-  for (const r of oldRanges) {
-    const k = { ecosystem: r.ecosystem, release: r.release, packageName: r.package_name };
-    keys.set(packageKeyString(k), k);
+  if (replacedIds.length > 0) {
+    for (const k of await replacedPackageKeys(tx, source, replacedIds)) keys.set(packageKeyString(k), k);
+    await tx.db
+      .deleteFrom("advisories")
+      .where("source", "=", source)
+      .where(sql<boolean>`id = ANY(${replacedIds}::text[])`)
+      .execute();
   }
-  const oldProducts = await tx.db
-    .selectFrom("cpe_matches")
-    .select("product")
-    .distinct()
-    .where("source", "=", source)
-    .where(sql<boolean>`advisory_id = ANY(${changedIds}::text[])`)
-    .execute();
-  for (const p of oldProducts) {
-    const k = { ecosystem: CPE_KEY_ECOSYSTEM, release: "", packageName: p.product };
-    keys.set(packageKeyString(k), k);
-  }
-  await tx.db
-    .deleteFrom("advisories")
-    .where("source", "=", source)
-    .where(sql<boolean>`id = ANY(${changedIds}::text[])`)
-    .execute();
 
   const live = changed.filter((a) => !a.withdrawn);
   outcome.withdrawn = changed.length - live.length;
@@ -125,6 +108,32 @@ export async function storeAdvisories(
   outcome.changedKeys = [...keys.values()];
   outcome.changedVulnerabilities = [...vulnerabilities];
   return outcome;
+}
+
+/** The packages and CPE products the held versions of these advisories name: they are matched again. */
+async function replacedPackageKeys(
+  tx: SystemTransaction,
+  source: string,
+  ids: readonly string[],
+): Promise<PackageKey[]> {
+  const ranges = await tx.db
+    .selectFrom("affected_ranges")
+    .select(["ecosystem", "release", "package_name"])
+    .distinct()
+    .where("source", "=", source)
+    .where(sql<boolean>`advisory_id = ANY(${ids}::text[])`)
+    .execute();
+  const products = await tx.db
+    .selectFrom("cpe_matches")
+    .select("product")
+    .distinct()
+    .where("source", "=", source)
+    .where(sql<boolean>`advisory_id = ANY(${ids}::text[])`)
+    .execute();
+  return [
+    ...ranges.map((r) => ({ ecosystem: r.ecosystem, release: r.release, packageName: r.package_name })),
+    ...products.map((p) => ({ ecosystem: CPE_KEY_ECOSYSTEM, release: "", packageName: p.product })),
+  ];
 }
 
 /** The normalised record's fingerprint: parsers emit fields in a fixed order, so equal records hash equal. */
