@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../testing/database.js";
-import { isDue, runEmbeddedUpkeep } from "./upkeep.js";
+import { isDue, runUpkeep } from "./upkeep.js";
 
 let t: TestDatabase;
 beforeAll(async () => {
@@ -28,10 +28,10 @@ async function addVulnerabilities(prefix: string, count: number): Promise<void> 
   );
 }
 
-describe("embedded database upkeep", () => {
+describe("database upkeep where autovacuum does not run", () => {
   it("measures a table that grew, so the planner knows its size, and leaves measured tables alone", async () => {
     await addVulnerabilities("CVE-2098", 5000);
-    const first = await runEmbeddedUpkeep(t.db.owner);
+    const first = await runUpkeep(t.db.owner);
     expect(first.tables).toContain("vulnerabilities");
     expect(first.froze).toBe(false);
     const after = await measured("vulnerabilities");
@@ -39,12 +39,12 @@ describe("embedded database upkeep", () => {
     expect(after.estimate).toBeGreaterThan(4000);
     expect(after.estimate).toBeLessThan(6000);
 
-    const second = await runEmbeddedUpkeep(t.db.owner);
+    const second = await runUpkeep(t.db.owner);
     expect(second.tables).not.toContain("vulnerabilities");
 
     // Growing again past a tenth of its size makes it due again.
     await addVulnerabilities("CVE-2097", 2000);
-    const third = await runEmbeddedUpkeep(t.db.owner);
+    const third = await runUpkeep(t.db.owner);
     expect(third.tables).toContain("vulnerabilities");
     expect((await measured("vulnerabilities")).reltuples).toBe(7000);
   });
@@ -57,10 +57,10 @@ describe("embedded database upkeep", () => {
         )
       )[0]?.age ?? Number.NaN;
     const before = await age();
-    const report = await runEmbeddedUpkeep(t.db.owner, { freezeAge: 0 });
+    const report = await runUpkeep(t.db.owner, { freezeAge: 0 });
     expect(report.froze).toBe(true);
     expect(await age()).toBeLessThanOrEqual(before);
-    expect((await runEmbeddedUpkeep(t.db.owner)).froze).toBe(false);
+    expect((await runUpkeep(t.db.owner)).froze).toBe(false);
   });
 
   it("takes a table as due when never measured or a tenth (and eight pages) away from its measure", () => {

@@ -1,16 +1,17 @@
 import type { OwnerSql } from "./migrate.js";
 
 /**
- * Upkeep of the embedded database, which has no autovacuum: without it the planner never has
- * statistics (every table looks empty, so an organisation's 30,000 findings are read through
- * nested loops), dead rows are never reclaimed, and transaction ids would run towards wraparound.
- * PostgreSQL's own autovacuum does all of this on a server database.
+ * Upkeep of a database that has no autovacuum — the embedded one always, a PostgreSQL server when
+ * its operator turned autovacuum off: without it the planner never has statistics (every table
+ * looks empty, so an organisation's 30,000 findings are read through nested loops), dead rows are
+ * never reclaimed, and transaction ids run towards wraparound. Where autovacuum runs, it does all
+ * of this itself and this job does nothing.
  *
  * The embedded engine keeps no activity counters either, so a table is due when its size on disk
  * has moved from what the last VACUUM or ANALYZE recorded (pg_class.relpages): never measured, or
  * more than a tenth (and eight pages) away. VACUUM (ANALYZE) reclaims and measures it in one pass.
  */
-export const UPKEEP_JOB = "db.embedded_upkeep";
+export const UPKEEP_JOB = "db.upkeep";
 export const UPKEEP_EVERY_MS = 10 * 60_000;
 
 /** PostgreSQL's autovacuum_freeze_max_age is 200 million; freezing starts well before it. */
@@ -37,7 +38,13 @@ export function isDue(t: TableSize): boolean {
   return Math.abs(t.pages - t.relpages) > Math.max(8, t.relpages * 0.1);
 }
 
-export async function runEmbeddedUpkeep(
+/** Whether a PostgreSQL server's autovacuum looks after this database (the embedded engine has none). */
+export async function autovacuumRuns(owner: OwnerSql): Promise<boolean> {
+  const [row] = await owner.query<{ on: boolean }>("SELECT current_setting('autovacuum') = 'on' AS on");
+  return row?.on === true;
+}
+
+export async function runUpkeep(
   owner: OwnerSql,
   options: { freezeAge?: number } = {},
 ): Promise<UpkeepReport> {

@@ -1,6 +1,6 @@
 import type { Config } from "../config/config.js";
 import type { Database } from "../db/database.js";
-import { runEmbeddedUpkeep, UPKEEP_EVERY_MS, UPKEEP_JOB } from "../db/upkeep.js";
+import { autovacuumRuns, runUpkeep, UPKEEP_EVERY_MS, UPKEEP_JOB } from "../db/upkeep.js";
 import type { RouteDefinition } from "../http/route.js";
 import type { JobRunner } from "../jobs/job-runner.js";
 import type { SecretBox } from "../secrets/secret-box.js";
@@ -17,7 +17,7 @@ export interface OpsLog {
 
 /**
  * The platform's own operations: scheduled backups and restore tests, /metrics, the status page,
- * alerts, and the embedded database's upkeep.
+ * alerts, and the database's upkeep where autovacuum does not run.
  */
 export interface OpsCapability {
   routes: RouteDefinition[];
@@ -41,16 +41,25 @@ export function createOpsCapability(
       ),
   });
   registerStatusProbe(db, jobs, config);
-  if (db.kind === "pglite") {
-    jobs.register(UPKEEP_JOB, async () => {
-      const report = await runEmbeddedUpkeep(db.owner);
-      if (report.tables.length > 0 || report.froze)
-        log.info(
-          `embedded database upkeep: ${report.tables.length} tables vacuumed and measured${report.froze ? ", all frozen" : ""} in ${report.durationMs} ms`,
-        );
-    });
-    jobs.schedule({ kind: UPKEEP_JOB, everyMs: UPKEEP_EVERY_MS });
-  }
+  let warned = false;
+  jobs.register(UPKEEP_JOB, async () => {
+    if (db.kind === "postgres") {
+      if (await autovacuumRuns(db.owner)) return;
+      if (!warned) {
+        warned = true;
+        const message =
+          "autovacuum is off on this PostgreSQL server: PatchPilot vacuums and analyses its own tables every 10 minutes instead";
+        if (log.warn) log.warn(message);
+        else log.info(message);
+      }
+    }
+    const report = await runUpkeep(db.owner);
+    if (report.tables.length > 0 || report.froze)
+      log.info(
+        `database upkeep: ${report.tables.length} tables vacuumed and measured${report.froze ? ", all frozen" : ""} in ${report.durationMs} ms`,
+      );
+  });
+  jobs.schedule({ kind: UPKEEP_JOB, everyMs: UPKEEP_EVERY_MS });
   const metrics = new ServerMetrics(db, config);
   const alerts = createAlertsCapability(db, jobs, secrets, config, {
     warn: (message, details) => (log.warn ? log.warn(message, details) : log.info(message)),

@@ -5,7 +5,7 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import { type Browser, chromium } from "playwright-core";
 import { loadConfig } from "../../config/config.js";
-import { runEmbeddedUpkeep } from "../../db/upkeep.js";
+import { runUpkeep } from "../../db/upkeep.js";
 import { openSession, SESSION_COOKIE } from "../../identity/sessions.js";
 import { createUser } from "../../organizations/create-organization.js";
 import { type RunningServer, startServer } from "../../server.js";
@@ -71,7 +71,7 @@ async function seed(
   );
   // Statistics as a running server has them a few minutes after a bulk load: from the embedded
   // database's upkeep job, or from autovacuum on PostgreSQL.
-  if (db.kind === "pglite") await runEmbeddedUpkeep(db.owner);
+  if (db.kind === "pglite") await runUpkeep(db.owner);
   else await db.owner.exec("ANALYZE");
   const [count] = await db.owner.query<{ n: number }>(
     "SELECT count(*)::int AS n FROM findings WHERE organization_id = $1",

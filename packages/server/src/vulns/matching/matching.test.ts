@@ -150,6 +150,35 @@ describe("matching inventories against advisories", () => {
     ).toBe(1);
   });
 
+  it("names the packages an advisory named before it changed or was withdrawn, so they are matched again", async () => {
+    const first = await importAdvisories([
+      advisory("CVE-2026-0150", [{ packageName: "zlib", fixed: "1:1.2.13-2" }]),
+    ]);
+    expect(first.changedKeys).toEqual([{ ecosystem: "dpkg", release: "debian:12", packageName: "zlib" }]);
+    const moved = await importAdvisories([
+      advisory("CVE-2026-0150", [{ packageName: "libpng1.6", fixed: "1.6.39-3" }], {
+        modifiedAt: "2026-03-01T00:00:00Z",
+      }),
+    ]);
+    expect(moved.changedKeys.map((k) => k.packageName).sort()).toEqual(["libpng1.6", "zlib"]);
+    const ranges = await t.db.owner.query<{ package_name: string }>(
+      "SELECT package_name FROM affected_ranges WHERE advisory_id = 'CVE-2026-0150'",
+    );
+    expect(ranges.map((r) => r.package_name)).toEqual(["libpng1.6"]);
+    const withdrawn = await importAdvisories([
+      advisory("CVE-2026-0150", [{ packageName: "libpng1.6", fixed: "1.6.39-3" }], {
+        modifiedAt: "2026-04-01T00:00:00Z",
+        withdrawn: true,
+      }),
+    ]);
+    expect(withdrawn).toMatchObject({ withdrawn: 1, stored: 0 });
+    expect(withdrawn.changedKeys).toEqual([
+      { ecosystem: "dpkg", release: "debian:12", packageName: "libpng1.6" },
+    ]);
+    const left = await t.db.owner.query("SELECT 1 FROM affected_ranges WHERE advisory_id = 'CVE-2026-0150'");
+    expect(left).toEqual([]);
+  });
+
   it("matches a Windows build against Microsoft's fixed builds, and a program against NVD's CPE criteria", async () => {
     const release = "windows:10.0.22631";
     await importAdvisories([
