@@ -1,4 +1,4 @@
-import { sql } from "kysely";
+import { inList } from "../../db/any-of.js";
 import type { Database } from "../../db/database.js";
 import { SYSTEM_WORK } from "../../db/unit-of-work.js";
 import { refreshFindingRisk } from "../findings/finding-risk.js";
@@ -35,9 +35,7 @@ export async function runRematchJob(
       .select("organization_id")
       .distinct()
       .where("status", "<>", "fixed")
-      .$if(!payload.everyRisk, (q) =>
-        q.where(sql<boolean>`vulnerability_id = ANY(${vulnerabilities}::text[])`),
-      )
+      .$if(!payload.everyRisk, (q) => q.where(inList("vulnerability_id", vulnerabilities, "text")))
       .execute();
     for (const { organization_id } of organizations) {
       if (!payload.everyRisk) {

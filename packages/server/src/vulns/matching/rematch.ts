@@ -1,4 +1,5 @@
 import { sql } from "kysely";
+import { inList } from "../../db/any-of.js";
 import type { Database, OrganizationTransaction } from "../../db/database.js";
 import { SYSTEM_WORK } from "../../db/unit-of-work.js";
 import { installationsOf } from "../../devices/installations.js";
@@ -42,7 +43,7 @@ export async function rematch(
   const programs = "keys" in scope && scope.keys.some((k) => k.ecosystem === CPE_KEY_ECOSYSTEM);
   // Parenthesised whole: kysely joins further conditions with AND, which binds tighter than OR.
   const concerned = sql<boolean>`(${"keys" in scope} = false
-    OR (ecosystem = ANY(${ecosystems}::text[]) AND (name = ANY(${names}::text[]) OR source_name = ANY(${names}::text[])))
+    OR (ecosystem = ANY(${ecosystems}::text[]) AND (${inList("name", names, "text")} OR ${inList("source_name", names, "text")}))
     OR (${programs} AND ecosystem = ANY(${[...CPE_ECOSYSTEMS]}::text[])))`;
   const organizations = await db.systemReader
     .selectFrom("software")
