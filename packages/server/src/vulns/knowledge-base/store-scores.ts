@@ -1,4 +1,5 @@
 import { sql } from "kysely";
+import { inList } from "../../db/any-of.js";
 import type { SystemTransaction } from "../../db/database.js";
 import type { EpssScore, KevEntry } from "../feeds/model.js";
 
@@ -28,7 +29,7 @@ export async function storeKev(tx: SystemTransaction, entries: readonly KevEntry
       RETURNING id),
     cleared AS (
       UPDATE vulnerabilities SET kev_added = NULL, kev_due = NULL, kev_ransomware = NULL, updated_at = now()
-       WHERE kev_added IS NOT NULL AND NOT (id = ANY(${ids}::text[]))
+       WHERE kev_added IS NOT NULL AND NOT ${inList("id", ids, "text")}
       RETURNING id)
     SELECT id FROM upserted UNION SELECT id FROM cleared`.execute(tx.db);
   return changed.rows.map((r) => r.id);
@@ -55,7 +56,6 @@ export async function storeEpss(tx: SystemTransaction, scores: readonly EpssScor
   return updated;
 }
 
-/** Everyone matching against the knowledge base learns it changed. */
 /** Moves the knowledge base's generation on (every process's index reloads); returns the new one. */
 export async function bumpGeneration(tx: SystemTransaction): Promise<number> {
   const result = await sql<{ generation: number }>`
