@@ -19,6 +19,12 @@ export interface RematchPayload {
   /** Vulnerabilities whose scores changed (KEV, CVSS), or everyRisk: true for all (EPSS). */
   vulnerabilities?: string[];
   everyRisk?: boolean;
+  /**
+   * What the changed advisories were and are about, with named keys: only these vulnerabilities'
+   * matches of the named packages can have moved, so only theirs are compared. Absent (a job
+   * queued before this field, or too many to name): every match of the named packages is.
+   */
+  advisoryVulnerabilities?: string[];
 }
 /** Past this many changed packages a full re-match is cheaper than naming them all. */
 const FULL_REMATCH_OVER = 20_000;
@@ -46,6 +52,7 @@ export class KnowledgeBaseWriter {
   readonly #pending: NormalizedAdvisory[] = [];
   readonly #keys = new Map<string, PackageKey>();
   readonly #vulnerabilities = new Set<string>();
+  readonly #advisoryVulnerabilities = new Set<string>();
   /** EPSS moves nearly every score each day: the risk of every standing finding is recomputed. */
   #everyRisk = false;
   #inflight: Promise<void> = Promise.resolve();
@@ -120,7 +127,11 @@ export class KnowledgeBaseWriter {
         const generation = await bumpGeneration(tx);
         const payload: RematchPayload = {
           generation,
-          ...(keys.length > FULL_REMATCH_OVER ? { all: true } : { keys }),
+          ...(keys.length > FULL_REMATCH_OVER
+            ? { all: true }
+            : this.#advisoryVulnerabilities.size > FULL_REMATCH_OVER
+              ? { keys }
+              : { keys, advisoryVulnerabilities: [...this.#advisoryVulnerabilities] }),
           ...(this.#everyRisk || this.#vulnerabilities.size > FULL_REMATCH_OVER
             ? { everyRisk: true }
             : { vulnerabilities: [...this.#vulnerabilities] }),
@@ -178,6 +189,7 @@ export class KnowledgeBaseWriter {
       this.summary.withdrawn += outcome.withdrawn;
       for (const k of outcome.changedKeys) this.#keys.set(packageKeyString(k), k);
       for (const v of outcome.changedVulnerabilities) this.#vulnerabilities.add(v);
+      for (const v of outcome.affectedVulnerabilities) this.#advisoryVulnerabilities.add(v);
     }
   }
 }

@@ -24,7 +24,13 @@ export interface StoreOutcome {
   unchanged: number;
   withdrawn: number;
   changedKeys: PackageKey[];
+  /** What the written advisories are about now. */
   changedVulnerabilities: string[];
+  /**
+   * What the written and withdrawn advisories were and are about: only these vulnerabilities'
+   * matches can have moved, so a re-match compares only theirs.
+   */
+  affectedVulnerabilities: string[];
 }
 
 /**
@@ -53,6 +59,7 @@ export async function storeAdvisories(
     withdrawn: 0,
     changedKeys: [],
     changedVulnerabilities: [],
+    affectedVulnerabilities: [],
   };
   if (batch.length === 0) return outcome;
   // The last record wins when a batch names one advisory twice.
@@ -61,7 +68,7 @@ export async function storeAdvisories(
   const source = advisories[0]?.source ?? "";
   const existing = await tx.db
     .selectFrom("advisories")
-    .select(["id", "digest", "modified_at"])
+    .select(["id", "digest", "modified_at", "vulnerability_ids"])
     .where("source", "=", source)
     .where(sql<boolean>`id = ANY(${advisories.map((a) => a.id)}::text[])`)
     .execute();
@@ -100,6 +107,8 @@ export async function storeAdvisories(
   outcome.stored = live.length;
   const vulnerabilities = new Set<string>();
   for (const a of live) for (const v of vulnerabilityIdsOf(a)) vulnerabilities.add(v);
+  const affected = new Set(vulnerabilities);
+  for (const a of changed) for (const v of known.get(a.id)?.vulnerability_ids ?? []) affected.add(v);
   await upsertVulnerabilities(tx, live);
   await insertAliases(tx, live);
   await insertAdvisoryRows(tx, source, live, digests);
@@ -107,6 +116,7 @@ export async function storeAdvisories(
   for (const k of await insertCpeMatches(tx, live)) keys.set(packageKeyString(k), k);
   outcome.changedKeys = [...keys.values()];
   outcome.changedVulnerabilities = [...vulnerabilities];
+  outcome.affectedVulnerabilities = [...affected];
   return outcome;
 }
 

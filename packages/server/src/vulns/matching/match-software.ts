@@ -1,5 +1,5 @@
 import { type Selectable, sql } from "kysely";
-import { anyOf } from "../../db/any-of.js";
+import { anyOf, inList } from "../../db/any-of.js";
 import type { OrganizationTransaction } from "../../db/database.js";
 import type { SoftwareTable } from "../../db/schema.js";
 import type { AdvisoryIndex, SoftwareMatch } from "./advisory-index.js";
@@ -91,27 +91,40 @@ const pairKey = (softwareId: number, vulnerabilityId: string) => `${softwareId}\
  * data moved updated, and unchanged pairs left alone — so re-matching after a small feed change
  * writes a small number of rows, whatever the entries' total number of matches. The diff is
  * computed here from the rows read back, each statement driven by its own list (index lookups by
- * key, never a comparison of every recorded row with every match). Returns what was recorded
- * before, for the caller's own comparison.
+ * key, never a comparison of every recorded row with every match). With `only`, the comparison
+ * is limited to those vulnerabilities (`matches` must be too): what a feed change of their
+ * advisories can have moved. Returns what was recorded before, for the caller's own comparison.
  */
 export async function recordMatches(
   tx: OrganizationTransaction,
   ids: readonly number[],
   matches: ReadonlyMap<number, SoftwareMatch[]>,
+  only: readonly string[] | null = null,
 ): Promise<RecordedMatch[]> {
   if (ids.length === 0) return [];
-  const before: RecordedMatch[] = await tx.db
-    .selectFrom("software_vulnerabilities")
-    .select([
-      "software_id",
-      "vulnerability_id",
-      "fixed_version",
-      "range_status",
-      "vendor_advisory",
-      "vendor_severity",
-    ])
-    .where(anyOf("software_id", ids, "integer"))
-    .execute();
+  const columns = [
+    "software_id",
+    "vulnerability_id",
+    "fixed_version",
+    "range_status",
+    "vendor_advisory",
+    "vendor_severity",
+  ] as const;
+  // Limited, the vulnerabilities lead (an index lookup each) and the entries are a hashed list:
+  // popular packages' entries hold most of the recorded pairs, and none of theirs are read.
+  const before: RecordedMatch[] =
+    only === null
+      ? await tx.db
+          .selectFrom("software_vulnerabilities")
+          .select(columns)
+          .where(anyOf("software_id", ids, "integer"))
+          .execute()
+      : await tx.db
+          .selectFrom("software_vulnerabilities")
+          .select(columns)
+          .where(anyOf("vulnerability_id", only, "text"))
+          .where(inList("software_id", ids, "integer"))
+          .execute();
   const recorded = new Map(before.map((r) => [pairKey(r.software_id, r.vulnerability_id), r]));
   const write: RecordedMatch[] = [];
   const seen = new Set<string>();

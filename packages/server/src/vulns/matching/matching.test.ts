@@ -150,32 +150,63 @@ describe("matching inventories against advisories", () => {
     ).toBe(1);
   });
 
-  it("names the packages an advisory named before it changed or was withdrawn, so they are matched again", async () => {
+  it("re-matches what an advisory named and was about before it changed or was withdrawn", async () => {
+    const device = await enrollTestDevice(t.db, org.organizationId);
+    await uploadInventory(t, device, [
+      debPackage("zlib1g", "1:1.2.13-1", { sourceName: "zlib", sourceVersion: "1:1.2.13-1" }),
+      debPackage("libpng16-16", "1.6.39-2", { sourceName: "libpng1.6", sourceVersion: "1.6.39-2" }),
+    ]);
+    await matchQueuedChanges(t);
+    /** The re-match a feed job makes of a store outcome: only its packages, only its vulnerabilities. */
+    const rematchChanged = (stored: Awaited<ReturnType<typeof importAdvisories>>) =>
+      rematch(t.db, t.app.vulns.index, {
+        keys: stored.changedKeys,
+        vulnerabilities: stored.affectedVulnerabilities,
+      });
+    const open = async () =>
+      (await findingsOf(device))
+        .filter((f) => f.status === "open")
+        .map((f) => [f.vulnerability_id, f.package_name]);
+
     const first = await importAdvisories([
-      advisory("CVE-2026-0150", [{ packageName: "zlib", fixed: "1:1.2.13-2" }]),
+      advisory("DSA-9150-1", [{ packageName: "zlib", fixed: "1:1.2.13-2" }], { aliases: ["CVE-2026-0150"] }),
     ]);
     expect(first.changedKeys).toEqual([{ ecosystem: "dpkg", release: "debian:12", packageName: "zlib" }]);
+    expect(first.affectedVulnerabilities).toEqual(["CVE-2026-0150"]);
+    expect(await rematchChanged(first)).toMatchObject({ opened: 1, closed: 0 });
+    expect(await open()).toEqual([["CVE-2026-0150", "zlib1g"]]);
+
+    // Corrected: the advisory is about another CVE, in another package. The package and the CVE it
+    // named before are matched again, so the old finding closes.
     const moved = await importAdvisories([
-      advisory("CVE-2026-0150", [{ packageName: "libpng1.6", fixed: "1.6.39-3" }], {
+      advisory("DSA-9150-1", [{ packageName: "libpng1.6", fixed: "1.6.39-3" }], {
+        aliases: ["CVE-2026-0151"],
         modifiedAt: "2026-03-01T00:00:00Z",
       }),
     ]);
     expect(moved.changedKeys.map((k) => k.packageName).sort()).toEqual(["libpng1.6", "zlib"]);
+    expect([...moved.affectedVulnerabilities].sort()).toEqual(["CVE-2026-0150", "CVE-2026-0151"]);
+    expect(await rematchChanged(moved)).toMatchObject({ opened: 1, closed: 1 });
+    expect(await open()).toEqual([["CVE-2026-0151", "libpng16-16"]]);
     const ranges = await t.db.owner.query<{ package_name: string }>(
-      "SELECT package_name FROM affected_ranges WHERE advisory_id = 'CVE-2026-0150'",
+      "SELECT package_name FROM affected_ranges WHERE advisory_id = 'DSA-9150-1'",
     );
     expect(ranges.map((r) => r.package_name)).toEqual(["libpng1.6"]);
+
     const withdrawn = await importAdvisories([
-      advisory("CVE-2026-0150", [{ packageName: "libpng1.6", fixed: "1.6.39-3" }], {
+      advisory("DSA-9150-1", [{ packageName: "libpng1.6", fixed: "1.6.39-3" }], {
+        aliases: ["CVE-2026-0151"],
         modifiedAt: "2026-04-01T00:00:00Z",
         withdrawn: true,
       }),
     ]);
-    expect(withdrawn).toMatchObject({ withdrawn: 1, stored: 0 });
+    expect(withdrawn).toMatchObject({ withdrawn: 1, stored: 0, affectedVulnerabilities: ["CVE-2026-0151"] });
     expect(withdrawn.changedKeys).toEqual([
       { ecosystem: "dpkg", release: "debian:12", packageName: "libpng1.6" },
     ]);
-    const left = await t.db.owner.query("SELECT 1 FROM affected_ranges WHERE advisory_id = 'CVE-2026-0150'");
+    expect(await rematchChanged(withdrawn)).toMatchObject({ opened: 0, closed: 1 });
+    expect(await open()).toEqual([]);
+    const left = await t.db.owner.query("SELECT 1 FROM affected_ranges WHERE advisory_id = 'DSA-9150-1'");
     expect(left).toEqual([]);
   });
 

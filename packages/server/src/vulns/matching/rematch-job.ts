@@ -26,7 +26,10 @@ export async function runRematchJob(
   }
   const matched = payload.all
     ? await rematch(db, index, { all: true })
-    : await rematch(db, index, { keys: payload.keys ?? [] });
+    : await rematch(db, index, {
+        keys: payload.keys ?? [],
+        ...(payload.advisoryVulnerabilities ? { vulnerabilities: payload.advisoryVulnerabilities } : {}),
+      });
   let riskChanged = 0;
   const vulnerabilities = payload.vulnerabilities ?? [];
   if (payload.everyRisk || vulnerabilities.length > 0) {

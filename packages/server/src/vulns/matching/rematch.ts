@@ -16,8 +16,14 @@ export interface RematchOutcome {
   closed: number;
 }
 
-/** Which catalogue entries a feed change concerns: those of some packages, or every one. */
-export type RematchScope = { keys: readonly PackageKey[] } | { all: true };
+/**
+ * Which catalogue entries a feed change concerns: those of some packages, or every one. With
+ * `vulnerabilities` (what the changed advisories were and are about), only those vulnerabilities'
+ * matches of the named packages are compared: no other can have moved.
+ */
+export type RematchScope =
+  | { keys: readonly PackageKey[]; vulnerabilities?: readonly string[] }
+  | { all: true };
 
 /** Entries matched per transaction in a full re-match, so no organisation's run holds one huge one. */
 const CHUNK = 5000;
@@ -45,6 +51,7 @@ export async function rematch(
   const concerned = sql<boolean>`(${"keys" in scope} = false
     OR (ecosystem = ANY(${ecosystems}::text[]) AND (${inList("name", names, "text")} OR ${inList("source_name", names, "text")}))
     OR (${programs} AND ecosystem = ANY(${[...CPE_ECOSYSTEMS]}::text[])))`;
+  const only = "keys" in scope && scope.vulnerabilities ? scope.vulnerabilities : null;
   const organizations = await db.systemReader
     .selectFrom("software")
     .select("organization_id")
@@ -64,7 +71,7 @@ export async function rematch(
           .orderBy("id")
           .limit(CHUNK)
           .execute();
-        if (candidates.length > 0) await rematchEntries(tx, index, candidates, outcome);
+        if (candidates.length > 0) await rematchEntries(tx, index, candidates, only, outcome);
         return candidates;
       });
       outcome.softwareChecked += checked.length;
@@ -79,11 +86,20 @@ async function rematchEntries(
   tx: OrganizationTransaction,
   index: AdvisoryIndex,
   candidates: readonly SoftwareRow[],
+  only: readonly string[] | null,
   outcome: RematchOutcome,
 ): Promise<void> {
   const ids = candidates.map((c) => c.id);
   const matches = matchRows(index, candidates);
-  const before = await recordMatches(tx, ids, matches);
+  if (only !== null) {
+    const wanted = new Set(only);
+    for (const [id, list] of matches) {
+      const kept = list.filter((m) => wanted.has(m.vulnerabilityId));
+      if (kept.length > 0) matches.set(id, kept);
+      else matches.delete(id);
+    }
+  }
+  const before = await recordMatches(tx, ids, matches, only);
   const now = new Set<string>();
   for (const [id, list] of matches) for (const m of list) now.add(`${id}\t${m.vulnerabilityId}`);
   const was = new Set(before.map((b) => `${b.software_id}\t${b.vulnerability_id}`));

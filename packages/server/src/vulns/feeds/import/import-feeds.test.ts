@@ -6,6 +6,7 @@ import AdmZip from "adm-zip";
 import * as tar from "tar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "../../../testing/app.js";
+import type { RematchPayload } from "../../knowledge-base/knowledge-base-writer.js";
 import { type ImportProgress, importFeedBundle } from "./import-feeds.js";
 
 const TESTDATA = join(import.meta.dirname, "../parsers/testdata");
@@ -122,6 +123,13 @@ describe("offline feed import", () => {
     expect(
       await count("SELECT count(*) AS n FROM jobs WHERE kind = 'vulns.rematch' AND state = 'queued'"),
     ).toBeGreaterThan(0);
+    // Each advisory feed's job names the packages and the vulnerabilities its advisories changed.
+    const jobs = await t.db.owner.query<{ payload: RematchPayload }>(
+      "SELECT payload FROM jobs WHERE kind = 'vulns.rematch' AND state = 'queued' ORDER BY id",
+    );
+    const debian = jobs.find((j) => j.payload.keys?.some((k) => k.release.startsWith("debian:")));
+    expect(debian?.payload.advisoryVulnerabilities?.length).toBeGreaterThan(0);
+    expect(debian?.payload.advisoryVulnerabilities?.every((v) => /^(CVE|TEMP)-/.test(v))).toBe(true);
   });
 
   it("finds nothing to change when the same files come again", async () => {
