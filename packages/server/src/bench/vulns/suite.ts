@@ -155,7 +155,7 @@ async function run(context: BenchContext): Promise<SuiteReport> {
       "here, so no findings are written: fanning matches out to devices is what inventory ingest does per device.",
     "- **Incremental re-match**: 1,000 other OSV records corrected and imported, then the re-match job that " +
       "import queued runs: the index reloads only the changed packages' ranges, and only catalogue entries of " +
-      "those packages are matched again.",
+      "those packages are matched again, compared only for the vulnerabilities the changed advisories were and are about.",
     "- **Devices affected by CVE-X**: 100,000 devices with 10 open findings each, one CVE on 30 % of them; " +
       `${n(postgres.affected.requests)} sequential GET /api/v1/orgs/:org/vulnerabilities/CVE-X/devices?limit=50 ` +
       "through the application (session, permission check, tenant transaction, JSON), after 10 unmeasured.",
