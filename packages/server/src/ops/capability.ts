@@ -41,16 +41,17 @@ export function createOpsCapability(
       ),
   });
   registerStatusProbe(db, jobs, config);
+  const warn = (message: string, details?: Record<string, unknown>) =>
+    log.warn ? log.warn(message, details) : log.info(message);
   let warned = false;
   jobs.register(UPKEEP_JOB, async () => {
     if (db.kind === "postgres") {
       if (await autovacuumRuns(db.owner)) return;
       if (!warned) {
         warned = true;
-        const message =
-          "autovacuum is off on this PostgreSQL server: PatchPilot vacuums and analyses its own tables every 10 minutes instead";
-        if (log.warn) log.warn(message);
-        else log.info(message);
+        warn(
+          "autovacuum is off on this PostgreSQL server: PatchPilot vacuums and analyses its own tables every 10 minutes instead",
+        );
       }
     }
     const report = await runUpkeep(db.owner);
@@ -62,7 +63,7 @@ export function createOpsCapability(
   jobs.schedule({ kind: UPKEEP_JOB, everyMs: UPKEEP_EVERY_MS });
   const metrics = new ServerMetrics(db, config);
   const alerts = createAlertsCapability(db, jobs, secrets, config, {
-    warn: (message, details) => (log.warn ? log.warn(message, details) : log.info(message)),
+    warn,
   });
   return {
     routes: [...metricsRoutes(metrics, config), ...statusRoutes(db), ...alerts.routes],

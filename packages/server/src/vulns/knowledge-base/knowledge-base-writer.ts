@@ -127,11 +127,10 @@ export class KnowledgeBaseWriter {
         const generation = await bumpGeneration(tx);
         const payload: RematchPayload = {
           generation,
-          ...(keys.length > FULL_REMATCH_OVER
-            ? { all: true }
-            : this.#advisoryVulnerabilities.size > FULL_REMATCH_OVER
-              ? { keys }
-              : { keys, advisoryVulnerabilities: [...this.#advisoryVulnerabilities] }),
+          ...(keys.length > FULL_REMATCH_OVER ? { all: true } : { keys }),
+          ...(keys.length <= FULL_REMATCH_OVER && this.#advisoryVulnerabilities.size <= FULL_REMATCH_OVER
+            ? { advisoryVulnerabilities: [...this.#advisoryVulnerabilities] }
+            : {}),
           ...(this.#everyRisk || this.#vulnerabilities.size > FULL_REMATCH_OVER
             ? { everyRisk: true }
             : { vulnerabilities: [...this.#vulnerabilities] }),

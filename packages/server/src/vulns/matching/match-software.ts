@@ -31,10 +31,15 @@ export async function softwareRows(
     .execute();
 }
 
-export function matchRows(index: AdvisoryIndex, rows: readonly SoftwareRow[]): Map<number, SoftwareMatch[]> {
+/** Each row's matches; with `only`, just those of these vulnerabilities. */
+export function matchRows(
+  index: AdvisoryIndex,
+  rows: readonly SoftwareRow[],
+  only: ReadonlySet<string> | null = null,
+): Map<number, SoftwareMatch[]> {
   const out = new Map<number, SoftwareMatch[]>();
   for (const r of rows) {
-    const matches = index.match({
+    const all = index.match({
       ecosystem: r.ecosystem,
       release: r.release,
       name: r.name,
@@ -43,6 +48,7 @@ export function matchRows(index: AdvisoryIndex, rows: readonly SoftwareRow[]): M
       sourceVersion: r.source_version,
       vendor: r.vendor,
     });
+    const matches = only === null ? all : all.filter((m) => only.has(m.vulnerabilityId));
     if (matches.length > 0) out.set(r.id, matches);
   }
   return out;
@@ -91,40 +97,36 @@ const pairKey = (softwareId: number, vulnerabilityId: string) => `${softwareId}\
  * data moved updated, and unchanged pairs left alone — so re-matching after a small feed change
  * writes a small number of rows, whatever the entries' total number of matches. The diff is
  * computed here from the rows read back, each statement driven by its own list (index lookups by
- * key, never a comparison of every recorded row with every match). With `only`, the comparison
- * is limited to those vulnerabilities (`matches` must be too): what a feed change of their
- * advisories can have moved. Returns what was recorded before, for the caller's own comparison.
+ * key, never a comparison of every recorded row with every match). With `only` (and `matches`
+ * made with the same `only`), the comparison is limited to those vulnerabilities: what a feed
+ * change of their advisories can have moved. Returns what was recorded before, for the caller's
+ * own comparison.
  */
 export async function recordMatches(
   tx: OrganizationTransaction,
   ids: readonly number[],
   matches: ReadonlyMap<number, SoftwareMatch[]>,
-  only: readonly string[] | null = null,
+  only: ReadonlySet<string> | null = null,
 ): Promise<RecordedMatch[]> {
   if (ids.length === 0) return [];
-  const columns = [
-    "software_id",
-    "vulnerability_id",
-    "fixed_version",
-    "range_status",
-    "vendor_advisory",
-    "vendor_severity",
-  ] as const;
   // Limited, the vulnerabilities lead (an index lookup each) and the entries are a hashed list:
   // popular packages' entries hold most of the recorded pairs, and none of theirs are read.
-  const before: RecordedMatch[] =
-    only === null
-      ? await tx.db
-          .selectFrom("software_vulnerabilities")
-          .select(columns)
-          .where(anyOf("software_id", ids, "integer"))
-          .execute()
-      : await tx.db
-          .selectFrom("software_vulnerabilities")
-          .select(columns)
-          .where(anyOf("vulnerability_id", only, "text"))
-          .where(inList("software_id", ids, "integer"))
-          .execute();
+  const before: RecordedMatch[] = await tx.db
+    .selectFrom("software_vulnerabilities")
+    .select([
+      "software_id",
+      "vulnerability_id",
+      "fixed_version",
+      "range_status",
+      "vendor_advisory",
+      "vendor_severity",
+    ])
+    .where(
+      only === null
+        ? anyOf("software_id", ids, "integer")
+        : sql<boolean>`${anyOf("vulnerability_id", [...only], "text")} AND ${inList("software_id", ids, "integer")}`,
+    )
+    .execute();
   const recorded = new Map(before.map((r) => [pairKey(r.software_id, r.vulnerability_id), r]));
   const write: RecordedMatch[] = [];
   const seen = new Set<string>();

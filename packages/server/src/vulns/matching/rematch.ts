@@ -51,7 +51,7 @@ export async function rematch(
   const concerned = sql<boolean>`(${"keys" in scope} = false
     OR (ecosystem = ANY(${ecosystems}::text[]) AND (${inList("name", names, "text")} OR ${inList("source_name", names, "text")}))
     OR (${programs} AND ecosystem = ANY(${[...CPE_ECOSYSTEMS]}::text[])))`;
-  const only = "keys" in scope && scope.vulnerabilities ? scope.vulnerabilities : null;
+  const only = "keys" in scope && scope.vulnerabilities ? new Set(scope.vulnerabilities) : null;
   const organizations = await db.systemReader
     .selectFrom("software")
     .select("organization_id")
@@ -86,19 +86,11 @@ async function rematchEntries(
   tx: OrganizationTransaction,
   index: AdvisoryIndex,
   candidates: readonly SoftwareRow[],
-  only: readonly string[] | null,
+  only: ReadonlySet<string> | null,
   outcome: RematchOutcome,
 ): Promise<void> {
   const ids = candidates.map((c) => c.id);
-  const matches = matchRows(index, candidates);
-  if (only !== null) {
-    const wanted = new Set(only);
-    for (const [id, list] of matches) {
-      const kept = list.filter((m) => wanted.has(m.vulnerabilityId));
-      if (kept.length > 0) matches.set(id, kept);
-      else matches.delete(id);
-    }
-  }
+  const matches = matchRows(index, candidates, only);
   const before = await recordMatches(tx, ids, matches, only);
   const now = new Set<string>();
   for (const [id, list] of matches) for (const m of list) now.add(`${id}\t${m.vulnerabilityId}`);
