@@ -28,7 +28,7 @@ let fleet: Fleet;
 const inAMonth = () => new Date(Date.now() + 30 * 86_400_000).toISOString();
 
 beforeAll(async () => {
-  t = await startTestApp();
+  t = await startTestApp({ backgroundWork: false });
   await importFixtureAdvisories(t.db);
   org = await createTestOrg(t.db, "Patching Ltd");
   operator = await addTestMember(t.db, org.organizationId, "operator");
